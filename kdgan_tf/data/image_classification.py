@@ -1,0 +1,81 @@
+"""Image-classification datasets (MNIST, CIFAR-10, ...) through tensorflow-datasets.
+
+`tfds.load(..., download=False)` reads `TFDS_DATA_DIR` (or `data_dir`), so nothing is ever
+fetched behind the user's back; a missing dataset is one clear sentence, not a traceback.
+`original_order_npz` reads a Keras-layout `.npz` (x_train, y_train, x_test, y_test) instead:
+the only way to get the raw file order that the authors' "last n" subset needs.
+"""
+import os
+
+import gin
+import numpy as np
+
+from kdgan_tf.data.splits import DataSplits, make_split_indices
+from kdgan_tf.errors import DataNotFoundError, UserError
+
+
+def _tfds_arrays(name, split, data_dir):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  try:
+    ds = tfds.load(name, split=split, data_dir=data_dir, download=False, as_supervised=True)
+  except Exception as e:  # tfds raises AssertionError / DatasetNotFoundError / FileNotFoundError
+    where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
+    raise DataNotFoundError(
+        f"Dataset '{name}' ({split}) is not prepared in {where}: set TFDS_DATA_DIR to a folder "
+        f"holding a tensorflow-datasets copy of '{name}' (in this workplace "
+        "TFDS_DATA_DIR=../shared/tensorflow_datasets), or prepare it online with "
+        f"`tfds build {name}`.") from e
+  xs, ys = [], []
+  for x, y in tfds.as_numpy(ds.batch(10000)):
+    xs.append(x)
+    ys.append(y)
+  return np.concatenate(xs), np.concatenate(ys)
+
+
+def _npz_arrays(path):
+  if not os.path.exists(path):
+    raise DataNotFoundError(f"original_order_npz file {path} does not exist: point "
+                            "`load_image_classification.original_order_npz` at a Keras-layout "
+                            "mnist.npz (in this workplace ../shared/data/mnist.npz).")
+  with np.load(path) as d:
+    x_train, y_train, x_test, y_test = (d[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+  if x_train.ndim == 3:
+    x_train, x_test = x_train[..., None], x_test[..., None]
+  return (x_train, y_train), (x_test, y_test)
+
+
+def _to_float(images):
+  return (images.astype(np.float32) / 255.0)
+
+
+@gin.configurable
+def load_image_classification(name="mnist", n=100, subset_rule="stratified", subset_seed=0,
+                              validation_size=5000, data_dir=None, original_order_npz=None):
+  """Loads train/test, selects n training images and a disjoint validation split.
+
+  Args:
+    name: tensorflow-datasets name with `image` and `label` features ("mnist", "cifar10").
+    n: number of labelled training instances.
+    subset_rule: "stratified" (seeded, n/K per class) or "last" (authors' last n). See splits.py.
+    subset_seed: seed of the subset and validation choice (kept apart from the training seed
+      so that several training seeds can share one subset).
+    validation_size: images held out from the training split for model selection.
+    data_dir: tensorflow-datasets folder; None uses TFDS_DATA_DIR.
+    original_order_npz: optional path of a Keras-layout .npz to read instead of tfds.
+  Returns:
+    DataSplits with float32 images in [0, 1] and int32 labels.
+  """
+  if original_order_npz:
+    (x_train, y_train), (x_test, y_test) = _npz_arrays(original_order_npz)
+  else:
+    x_train, y_train = _tfds_arrays(name, "train", data_dir)
+    x_test, y_test = _tfds_arrays(name, "test", data_dir)
+  num_classes = int(max(y_train.max(), y_test.max()) + 1)
+  if n > len(y_train):
+    raise UserError(f"n = {n} is larger than the {len(y_train)} training images of '{name}'.")
+  train_idx, val_idx = make_split_indices(y_train, n, validation_size, subset_rule, subset_seed,
+                                          num_classes)
+  return DataSplits(
+      x_train=_to_float(x_train[train_idx]), y_train=y_train[train_idx].astype(np.int32),
+      x_val=_to_float(x_train[val_idx]), y_val=y_train[val_idx].astype(np.int32),
+      x_test=_to_float(x_test), y_test=y_test.astype(np.int32), num_classes=num_classes)

@@ -1,0 +1,17 @@
+"""Errors meant for people: the entry point prints their message in one line and exits != 0."""
+
+
+class UserError(Exception):
+  """Bad input or environment that the user can fix; the message says how."""
+
+
+class DataNotFoundError(UserError):
+  """The dataset is not on disk and downloading is off."""
+
+
+class TrainingDivergedError(UserError):
+  """A loss became NaN or infinite."""
+
+
+class CheckpointError(UserError):
+  """A checkpoint in model_dir could not be restored."""

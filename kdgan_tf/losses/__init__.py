@@ -1,0 +1,7 @@
+"""Loss functions. Every function returns PER-EXAMPLE values (shape [B]); the trainer averages
+them over the global batch (`tf.nn.compute_average_loss`) so they are correct under any
+`tf.distribute` strategy."""
+from kdgan_tf.losses.adversarial import (discriminator_loss, generator_adversarial_value,
+                                         log_one_minus_sigmoid, log_sigmoid, pair_score)
+from kdgan_tf.losses.distillation import kl_softened, l2_logits
+from kdgan_tf.losses.supervised import cross_entropy

@@ -1,0 +1,82 @@
+"""Command line: python -m kdgan_tf.train --gin_file=mnist.gin [--gin_file=...]
+[--gin_bindings='KDGAN.alpha = 0.3'] --model_dir=DIR [--strategy=default|mirrored|tpu]
+
+A bare gin file name is looked up in the current folder, then in the project's gin_configs/.
+Problems the user can fix (missing data, bad gin binding, bad n, corrupt checkpoint) end with
+one sentence on stderr and exit code 2, not a traceback.
+"""
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+import kdgan_tf  # noqa: F401  (sets the Keras backend first)
+import gin
+
+FLAGS = flags.FLAGS
+flags.DEFINE_multi_string("gin_file", [], "Gin config files; bare names are looked up in "
+                          "gin_configs/.")
+flags.DEFINE_multi_string("gin_bindings", [], "Extra gin bindings, e.g. 'KDGAN.beta = 2.0'.")
+flags.DEFINE_string("model_dir", None, "Output folder; rerun with the same folder to resume.")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "tpu"],
+                  "tf.distribute strategy: default (no distribution), mirrored (local GPUs), "
+                  "tpu.")
+flags.DEFINE_string("tpu", None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")
+
+GIN_CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "gin_configs")
+
+
+def resolve_gin_file(name):
+  """Path of a gin file given as a path or as a bare name in gin_configs/."""
+  for candidate in (name, os.path.join(GIN_CONFIG_DIR, name)):
+    if os.path.isfile(candidate):
+      return candidate
+  from kdgan_tf.errors import UserError  # pylint: disable=g-import-not-at-top
+  raise UserError(f"gin file {name!r} not found here or in {GIN_CONFIG_DIR}.")
+
+
+def parse_config(gin_files, gin_bindings):
+  """Parses gin files and bindings; a bad name or value becomes a UserError."""
+  from kdgan_tf import experiment  # noqa: F401  pylint: disable=g-import-not-at-top
+  from kdgan_tf.errors import UserError  # pylint: disable=g-import-not-at-top
+  gin.add_config_file_search_path(GIN_CONFIG_DIR)
+  paths = [resolve_gin_file(f) for f in gin_files]
+  try:
+    gin.parse_config_files_and_bindings(paths, gin_bindings)
+  except Exception as e:  # gin raises ValueError/KeyError/SyntaxError-like errors
+    message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise UserError(f"bad gin configuration: {message} (check the names against "
+                    "gin_configs/*.gin and the docstrings they cite).") from e
+
+
+def main(argv):
+  del argv
+  if not FLAGS["verbosity"].present:
+    logging.set_verbosity(logging.WARNING)  # keep library INFO chatter out of the epoch lines
+  from kdgan_tf.errors import UserError  # pylint: disable=g-import-not-at-top
+  try:
+    if not FLAGS.model_dir:
+      raise UserError("--model_dir is required (the folder for checkpoints and outputs).")
+    parse_config(FLAGS.gin_file, FLAGS.gin_bindings)
+    from kdgan_tf import distribute, experiment  # pylint: disable=g-import-not-at-top
+    strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu)
+    record = experiment.run_experiment(FLAGS.model_dir, strategy=strategy)
+  except UserError as e:
+    print(f"kdgan_tf: error: {e}", file=sys.stderr)
+    sys.exit(2)
+  selected = record.get("game", {}).get("selected")
+  if selected:
+    print(f"C test accuracy at the validation-selected epoch {selected['epoch']}: "
+          f"{selected['test_accuracy']:.4f} (val {selected['val_accuracy']:.4f}); "
+          f"outputs in {FLAGS.model_dir}")
+
+
+def run():
+  app.run(main)
+
+
+if __name__ == "__main__":
+  run()

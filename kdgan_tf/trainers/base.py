@@ -1,0 +1,63 @@
+"""What a training method is: the players it needs and the steps of one game epoch.
+
+A method (KDGAN, NaGAN, a KD baseline, ...) is one module with a gin-configurable subclass of
+`Method`; the shared loop in `loop.py` pretrains the players, runs the method's phases epoch by
+epoch under a `tf.distribute` strategy, evaluates, checkpoints and exports. Adding a method never
+touches the loop.
+"""
+import collections
+
+import tensorflow as tf
+
+GamePhase = collections.namedtuple("GamePhase", ["name", "passes", "step_fn"])
+"""One phase of a game epoch: `passes` passes over the n training images (floor(n/B) steps each)
+of `step_fn(images, labels, seed) -> {metric_name: scalar}`, run inside `strategy.run`.
+Metrics that are losses must already be averaged over the GLOBAL batch (see `StepContext`) so
+that summing them over replicas gives the batch mean."""
+
+PLAYERS = ("classifier", "teacher", "discriminator")
+
+
+class StepContext:
+  """Everything a method's step functions need, built by the loop inside `strategy.scope()`."""
+
+  def __init__(self, models, optimizers, tau, num_classes, global_batch_size, augment_fn):
+    self.models = models  # {"classifier": keras.Model, ...}: only the players the method needs
+    self.optimizers = optimizers  # game optimizers, same keys
+    self.tau = tau  # non-trainable tf.Variable: the concrete temperature of this epoch
+    self.num_classes = num_classes
+    self.global_batch_size = global_batch_size
+    self.augment_fn = augment_fn  # (images, seed) -> images; identity when augmentation is off
+
+  def mean_over_batch(self, per_example):
+    """Averages a [B] per-replica loss over the global batch (distribution-correct)."""
+    return tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
+
+  def regularization(self, player):
+    """The player's weight-decay penalty, scaled for summation over replicas."""
+    losses = self.models[player].losses
+    if not losses:
+      return tf.constant(0.0)
+    return tf.nn.scale_regularization_loss(tf.add_n(losses))
+
+  def apply(self, player, tape, loss):
+    """One optimizer update of `player` from `loss` recorded on `tape`."""
+    model = self.models[player]
+    grads = tape.gradient(loss, model.trainable_variables)
+    self.optimizers[player].apply_gradients(zip(grads, model.trainable_variables))
+
+
+def split_seed(seed, num):
+  """`num` independent stateless seeds from one int [2] seed."""
+  return tf.unstack(tf.random.experimental.stateless_split(seed, num=num))
+
+
+class Method:
+  """Base class. Subclasses set `players` and implement `phases(ctx)`."""
+
+  name = "method"
+  players = PLAYERS
+
+  def phases(self, ctx):
+    """Returns the list of GamePhase run, in order, in every game epoch."""
+    raise NotImplementedError

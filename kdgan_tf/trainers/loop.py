@@ -1,0 +1,338 @@
+"""The one training loop every method shares: pretrain -> game epochs -> export.
+
+Design (see README "Architecture"):
+  * Every per-step computation runs inside a `tf.function` that executes MANY steps per call
+    (`tf.range` loop over a distributed iterator), so Python runs once per pass, not per step.
+  * Under any `tf.distribute` strategy: models/optimizers live in `strategy.scope()`, batches come
+    from `experimental_distribute_dataset`, losses are averaged over the global batch and metrics
+    are reduced explicitly with `strategy.reduce(SUM)`.
+  * Randomness is stateless: each step's seed is (seed, counter), the counter is a checkpointed
+    variable, and the replica id is folded in. Batch order is a function of (seed, phase, epoch).
+    So a killed run resumes where it stopped and reproduces the uninterrupted run's sampling.
+  * State lives in one `tf.train.Checkpoint` (players, optimizers, tau, phase, epoch, counter);
+    finished-phase products (best weights, metrics.json) are written atomically next to it.
+"""
+import os
+import sys
+import time
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kdgan_tf import metrics as run_metrics
+from kdgan_tf import outputs
+from kdgan_tf.data import pipeline
+from kdgan_tf.errors import CheckpointError, TrainingDivergedError
+from kdgan_tf.trainers.base import StepContext
+from kdgan_tf.trainers.supervised import supervised_step
+
+_GAME = "game"
+
+
+@gin.configurable
+def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_batch_size=None,
+                    pretrain_patience=None, game_learning_rate=5e-4):
+  """Per-player settings; bind them with a gin scope, e.g. `teacher/player_settings.*`.
+
+  Args:
+    pretrain_epochs: epochs of ordinary supervised pretraining (0 skips it).
+    pretrain_learning_rate: Adam learning rate while pretraining.
+    pretrain_batch_size: batch size while pretraining (None: the experiment's batch size).
+    pretrain_patience: stop pretraining after this many epochs without a better validation
+      accuracy (None: never). The best-validation weights are kept either way.
+    game_learning_rate: Adam learning rate of the player during the game.
+  """
+  return dict(pretrain_epochs=int(pretrain_epochs),
+              pretrain_learning_rate=float(pretrain_learning_rate),
+              pretrain_batch_size=pretrain_batch_size, pretrain_patience=pretrain_patience,
+              game_learning_rate=float(game_learning_rate))
+
+
+def _settings(player):
+  with gin.config_scope(player):
+    return player_settings()
+
+
+def _progress(iterable, **kwargs):
+  """A progress bar for people at a terminal; silent in logs and CI (tqdm's disable=None)."""
+  try:
+    from tqdm.auto import tqdm  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    return iterable
+  return tqdm(iterable, disable=None, leave=False, file=sys.stderr, **kwargs)
+
+
+def _check_finite(values, where):
+  for key, value in values.items():
+    if not np.isfinite(value):
+      raise TrainingDivergedError(
+          f"{key} became {value} during {where}: lower the learning rates or the loss weights; "
+          "the last good checkpoint is kept in model_dir and resumes from there.")
+
+
+class Runner:
+  """Owns the players, optimizers, checkpoint and outputs of one run in `model_dir`."""
+
+  def __init__(self, model_dir, method, splits, builders, strategy, seed, batch_size,
+               eval_batch_size, game_epochs, tau_schedule, augment_fn, summary=True,
+               log=print):
+    self.model_dir, self.method, self.splits = model_dir, method, splits
+    self.strategy, self.seed, self.batch_size = strategy, int(seed), int(batch_size)
+    self.game_epochs, self.tau_schedule, self.augment_fn = game_epochs, tau_schedule, augment_fn
+    self.log = log
+    self.n = len(splits.y_train)
+    if self.n < self.batch_size:
+      raise ValueError(f"batch_size = {batch_size} is larger than n = {self.n}.")
+    self.phases = [("pretrain", p) for p in method.players] + [(_GAME, None)]
+    self.settings = {p: _settings(p) for p in method.players}
+    self.input_shape = splits.x_train.shape[1:]
+    self.compiled = {}  # name -> tf.function, exposed for trace counting
+    self._train_base = pipeline.base_dataset(splits.x_train, splits.y_train)
+    self._eval_sets = {
+        name: (strategy.experimental_distribute_dataset(
+            pipeline.evaluation_batches(pipeline.base_dataset(x, y), eval_batch_size)), len(y))
+        for name, x, y in (("val", splits.x_val, splits.y_val),
+                           ("test", splits.x_test, splits.y_test)) if len(y)}
+
+    with strategy.scope():
+      self.models = {p: builders[p](input_shape=self.input_shape,
+                                    num_classes=splits.num_classes, name=p)
+                     for p in method.players}
+      self.pre_opts = {p: keras.optimizers.Adam(self.settings[p]["pretrain_learning_rate"])
+                       for p in method.players}
+      self.game_opts = {p: keras.optimizers.Adam(self.settings[p]["game_learning_rate"])
+                        for p in method.players}
+      for p, model in self.models.items():
+        self.pre_opts[p].build(model.trainable_variables)
+        self.game_opts[p].build(model.trainable_variables)
+      self.tau = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="tau")
+      self.rng_counter = tf.Variable(0, trainable=False, dtype=tf.int64, name="rng_counter")
+      self.phase_index = tf.Variable(0, trainable=False, dtype=tf.int64, name="phase_index")
+      self.phase_epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="phase_epoch")
+      self.best_val = tf.Variable(-1.0, trainable=False, dtype=tf.float32, name="best_val")
+      self.bad_epochs = tf.Variable(0, trainable=False, dtype=tf.int64, name="bad_epochs")
+    self.checkpoint = tf.train.Checkpoint(
+        **{f"{p}": m for p, m in self.models.items()},
+        **{f"pretrain_optimizer_{p}": o for p, o in self.pre_opts.items()},
+        **{f"game_optimizer_{p}": o for p, o in self.game_opts.items()},
+        tau=self.tau, rng_counter=self.rng_counter, phase_index=self.phase_index,
+        phase_epoch=self.phase_epoch, best_val=self.best_val, bad_epochs=self.bad_epochs)
+    self.manager = tf.train.CheckpointManager(
+        self.checkpoint, os.path.join(model_dir, "checkpoints"), max_to_keep=2)
+    self.metrics_path = os.path.join(model_dir, "metrics.json")
+    self.record = outputs.read_json(self.metrics_path, default={}) or {}
+    self.writer = (tf.summary.create_file_writer(os.path.join(model_dir, "tensorboard"))
+                   if summary else tf.summary.create_noop_writer())
+
+  # ----------------------------------------------------------------------------- state
+  def restore(self):
+    """Restores the latest checkpoint, if any. Returns True when a run was resumed."""
+    latest = self.manager.latest_checkpoint
+    if not latest:
+      return False
+    try:
+      self.checkpoint.restore(latest).assert_existing_objects_matched()
+    except Exception as e:  # corrupt file, or a checkpoint of another configuration
+      raise CheckpointError(
+          f"cannot restore {latest} ({type(e).__name__}): it is corrupt or was written by a "
+          "different configuration; use a new --model_dir, or delete "
+          f"{os.path.dirname(latest)} to start this run again.") from e
+    return True
+
+  def _save(self):
+    self.manager.save()
+    outputs.write_json(self.metrics_path, self.record)
+
+  def _weights_path(self, name):
+    folder = os.path.join(self.model_dir, "weights")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"{name}.weights.h5")
+
+  # ----------------------------------------------------------------------------- compiled
+  def _compile(self, name, step_fn):
+    """A tf.function running `num_steps` steps of `step_fn` and returning mean metrics."""
+    strategy, counter = self.strategy, self.rng_counter
+    base = tf.constant(self.seed, tf.int64)
+
+    def replica_step(images, labels, seed):
+      replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+      return step_fn(images, labels, tf.random.experimental.stateless_fold_in(seed, replica))
+
+    def one_step(iterator):
+      seed = tf.stack([base, counter.read_value()])
+      counter.assign_add(1)
+      images, labels = next(iterator)
+      per_replica = strategy.run(replica_step, args=(images, labels, seed))
+      return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+              for k, v in per_replica.items()}
+
+    @tf.function
+    def run(iterator, num_steps):
+      totals = one_step(iterator)
+      for _ in tf.range(num_steps - 1):
+        out = one_step(iterator)
+        totals = {k: totals[k] + out[k] for k in totals}
+      return {k: v / tf.cast(num_steps, v.dtype) for k, v in totals.items()}
+
+    self.compiled[name] = run
+    return run
+
+  def _compile_eval(self, player):
+    strategy, model = self.strategy, self.models[player]
+
+    def correct(images, labels):
+      predictions = tf.argmax(model(images, training=False), axis=-1, output_type=tf.int32)
+      return tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.float32))
+
+    @tf.function
+    def run(dataset):
+      total = tf.constant(0.0)
+      for images, labels in dataset:
+        total += strategy.reduce(tf.distribute.ReduceOp.SUM,
+                                 strategy.run(correct, args=(images, labels)), axis=None)
+      return total
+
+    self.compiled[f"eval_{player}"] = run
+    return run
+
+  def evaluate(self, player, split):
+    """Top-1 accuracy of `player` (inference mode) on "val" or "test"; None if empty."""
+    if split not in self._eval_sets:
+      return None
+    fn = self.compiled.get(f"eval_{player}") or self._compile_eval(player)
+    dataset, count = self._eval_sets[split]
+    return float(fn(dataset)) / count
+
+  def _batches(self, batch_size, stream):
+    ds = pipeline.training_batches(self._train_base, self.n, batch_size, self.seed, stream)
+    return iter(self.strategy.experimental_distribute_dataset(ds))
+
+  # ----------------------------------------------------------------------------- phases
+  def run(self):
+    """Runs (or resumes) every phase, then exports. Returns the metrics record."""
+    resumed = self.restore()
+    if resumed:
+      self.log(f"Resuming {self.model_dir} at phase {int(self.phase_index)} "
+               f"epoch {int(self.phase_epoch)}.")
+    start = time.time()
+    while int(self.phase_index) < len(self.phases):
+      kind, player = self.phases[int(self.phase_index)]
+      if kind == "pretrain":
+        self._pretrain(player, int(self.phase_index))
+      else:
+        self._game()
+      self.phase_index.assign_add(1)
+      self.phase_epoch.assign(0)
+      self.best_val.assign(-1.0)
+      self.bad_epochs.assign(0)
+      self._save()
+    self.record.setdefault("timing", {})["seconds_this_invocation"] = time.time() - start
+    return self.record
+
+  def _pretrain(self, player, index):
+    model, opt = self.models[player], self.pre_opts[player]
+    settings = self.settings[player]
+    batch_size = int(settings["pretrain_batch_size"] or self.batch_size)
+    steps = self.n // batch_size
+    info = self.record.setdefault("pretrain", {}).setdefault(player, {"curve": []})
+    weights = self._weights_path(f"pretrained_{player}")
+    epochs, patience = settings["pretrain_epochs"], settings["pretrain_patience"]
+    fn = self._compile(f"pretrain_{player}", supervised_step(model, opt, batch_size,
+                                                           self.augment_fn))
+    first = int(self.phase_epoch)
+    bar = _progress(range(first, epochs), desc=f"pretrain {player}", unit="epoch",
+                    initial=first, total=epochs)
+    for epoch in bar:
+      t0 = time.time()
+      out = {k: float(v) for k, v in fn(self._batches(batch_size, (index + 1) * 100000 + epoch),
+                                        tf.constant(steps)).items()}
+      _check_finite(out, f"pretraining of the {player} (epoch {epoch + 1})")
+      val = self.evaluate(player, "val")
+      improved = val is not None and val > float(self.best_val)
+      if improved or val is None:
+        self.best_val.assign(val if val is not None else 0.0)
+        self.bad_epochs.assign(0)
+        outputs.save_weights_atomic(model, weights)
+        info["best_epoch"] = epoch + 1
+      else:
+        self.bad_epochs.assign_add(1)
+      info["curve"].append({"epoch": epoch + 1, "loss": out["loss"], "val_accuracy": val,
+                            "seconds": time.time() - t0})
+      with self.writer.as_default(step=epoch + 1):
+        tf.summary.scalar(f"pretrain_{player}/loss", out["loss"])
+        if val is not None:
+          tf.summary.scalar(f"pretrain_{player}/val_accuracy", val)
+      if hasattr(bar, "set_postfix"):
+        bar.set_postfix(loss=f"{out['loss']:.3f}", val=f"{val:.4f}" if val else "-")
+      self.phase_epoch.assign(epoch + 1)
+      self._save()
+      if patience and int(self.bad_epochs) >= patience:
+        break
+    if os.path.exists(weights):
+      model.load_weights(weights)
+    info.update(epochs_run=len(info["curve"]), val_accuracy=self.evaluate(player, "val"),
+                test_accuracy=self.evaluate(player, "test"),
+                seconds=sum(c["seconds"] for c in info["curve"]))
+    self.log(f"pretrained {player}: best val {info['val_accuracy']} at epoch "
+             f"{info.get('best_epoch')} of {info['epochs_run']}, test {info['test_accuracy']}, "
+             f"{info['seconds']:.1f} s")
+
+  def _evaluate_players(self):
+    record = {}
+    for player, prefix in (("classifier", "c"), ("teacher", "t")):
+      if player in self.models:
+        record[f"{prefix}_val_accuracy"] = self.evaluate(player, "val")
+        record[f"{prefix}_test_accuracy"] = self.evaluate(player, "test")
+    return record
+
+  def _game(self):
+    game = self.record.setdefault("game", {"epochs": []})
+    if "pretrained" not in game:
+      game["pretrained"] = dict(epoch=0, **self._evaluate_players())
+    ctx = StepContext(self.models, self.game_opts, self.tau, self.splits.num_classes,
+                      self.batch_size, self.augment_fn)
+    phases = self.method.phases(ctx)
+    compiled = [(ph, self._compile(f"game_{ph.name}", ph.step_fn)) for ph in phases]
+    steps = self.n // self.batch_size
+    for epoch in range(int(self.phase_epoch), self.game_epochs):
+      t0 = time.time()
+      self.tau.assign(self.tau_schedule(epoch))
+      entry = {"epoch": epoch + 1, "tau": float(self.tau)}
+      for i, (phase, fn) in enumerate(compiled):
+        if phase.passes <= 0:
+          continue
+        it = self._batches(self.batch_size, 10_000_000 + i * 100000 + epoch)
+        entry.update({k: float(v) for k, v in fn(it, tf.constant(phase.passes * steps)).items()})
+      _check_finite(entry, f"game epoch {epoch + 1}")
+      entry["train_seconds"] = time.time() - t0
+      entry.update(self._evaluate_players())
+      entry["seconds"] = time.time() - t0
+      game["epochs"].append(entry)
+      if entry.get("c_val_accuracy") is not None and entry["c_val_accuracy"] > float(
+          self.best_val):
+        self.best_val.assign(entry["c_val_accuracy"])
+        outputs.save_weights_atomic(self.models["classifier"],
+                                    self._weights_path("best_classifier"))
+      game.update(run_metrics.summarize_game(game["epochs"]))
+      with self.writer.as_default(step=epoch + 1):
+        for key, value in entry.items():
+          if key != "epoch" and value is not None:
+            tf.summary.scalar(f"game/{key}", value)
+      self.log(self._epoch_line(entry))
+      self.phase_epoch.assign(epoch + 1)
+      self._save()
+    if "classifier" in self.models and os.path.exists(self._weights_path("best_classifier")):
+      self.models["classifier"].load_weights(self._weights_path("best_classifier"))
+
+  def _epoch_line(self, e):
+    def fmt(key):
+      v = e.get(key)
+      return "-" if v is None else f"{v:.4f}"
+    losses = " ".join(f"{k}={e[k]:.4f}" for k in e if k.endswith(("loss", "_adversarial",
+                                                                   "_distill")))
+    return (f"epoch {e['epoch']:3d}/{self.game_epochs} tau={e['tau']:.3f} {losses} | "
+            f"C val {fmt('c_val_accuracy')} test {fmt('c_test_accuracy')} | "
+            f"T val {fmt('t_val_accuracy')} test {fmt('t_test_accuracy')} | "
+            f"{e['seconds']:.1f}s")

@@ -1,0 +1,25 @@
+"""Pretraining: each player trained alone as an ordinary classifier (Algorithm 1, line 1)."""
+import tensorflow as tf
+
+from kdgan_tf.losses import cross_entropy
+from kdgan_tf.trainers.base import split_seed
+
+
+def supervised_step(model, optimizer, global_batch_size, augment_fn):
+  """A step of softmax cross-entropy plus weight decay; returns a per-replica step function."""
+
+  def step(images, labels, seed):
+    (aug_seed,) = split_seed(seed, 1)
+    x = augment_fn(images, aug_seed)
+    with tf.GradientTape() as tape:
+      logits = model(x, training=True)
+      loss = tf.nn.compute_average_loss(cross_entropy(labels, logits),
+                                        global_batch_size=global_batch_size)
+      total = loss
+      if model.losses:
+        total += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+    grads = tape.gradient(total, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return {"loss": loss}
+
+  return step
