@@ -36,7 +36,7 @@ def run_experiment(model_dir, strategy=None, method=None,
                    dataset_fn=load_image_classification, classifier_builder=mlp_classifier,
                    teacher_builder=lenet, discriminator_builder=lenet, seed=0, batch_size=10,
                    eval_batch_size=1000, game_epochs=30, tau_schedule=exponential_tau,
-                   augment=False, deterministic=True, export=True, log=print):
+                   augment=False, deterministic=True, export=True, init_from=None, log=print):
   """Trains (or resumes) one run in `model_dir` and returns its metrics record.
 
   Args:
@@ -55,6 +55,8 @@ def run_experiment(model_dir, strategy=None, method=None,
     augment: random affine augmentation in every training step (authors' KD/GAN phases).
     deterministic: TF op determinism, so two runs with the same seed give identical metrics.
     export: write the SavedModel and TF Lite classifier at the end.
+    init_from: optional model_dir of a finished pretraining with the same data, players and
+      seed; its best pretrained weights are loaded instead of pretraining again.
   """
   os.makedirs(model_dir, exist_ok=True)
   outputs.atomic_write_text(os.path.join(model_dir, "config.gin"), gin.config_str())
@@ -68,7 +70,8 @@ def run_experiment(model_dir, strategy=None, method=None,
               "discriminator": discriminator_builder}
   runner = Runner(model_dir, method, splits, builders, strategy, seed, batch_size,
                   eval_batch_size, game_epochs, tau_schedule,
-                  random_affine if augment else _identity_augment, log=log)
+                  random_affine if augment else _identity_augment, init_from=init_from,
+                  log=log)
   record = runner.record
   if record.get("finished"):
     log(f"{model_dir} holds a finished run; nothing to do (use a new --model_dir to rerun).")

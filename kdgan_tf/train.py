@@ -65,7 +65,8 @@ def main(argv):
     strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu)
     record = experiment.run_experiment(FLAGS.model_dir, strategy=strategy)
   except UserError as e:
-    print(f"kdgan_tf: error: {e}", file=sys.stderr)
+    # gin appends "In call to configurable ..." lines; the first line is the message.
+    print(f"kdgan_tf: error: {str(e).splitlines()[0]}", file=sys.stderr)
     sys.exit(2)
   selected = record.get("game", {}).get("selected")
   if selected:

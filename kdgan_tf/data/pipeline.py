@@ -1,7 +1,8 @@
 """tf.data pipelines: cached, shuffled per epoch with a derived seed, fixed batch shapes.
 
-A fresh shuffle seed per epoch (seed, epoch) makes the batch order a function of the epoch only,
-so a run resumed from a checkpoint sees exactly the batches an uninterrupted run would.
+Each (phase, epoch) gets its own stream number and hence its own shuffle seed, so the batch order
+is a function of (seed, stream) only: a run resumed from a checkpoint sees exactly the batches an
+uninterrupted run would.
 """
 import tensorflow as tf
 
@@ -11,11 +12,12 @@ def base_dataset(images, labels):
   return tf.data.Dataset.from_tensor_slices((images, labels)).cache()
 
 
-def training_batches(base, num_examples, batch_size, seed, epoch):
-  """An infinite stream of shuffled fixed-size batches for one epoch's worth of steps."""
+def training_batches(base, num_examples, batch_size, seed, stream):
+  """An infinite stream of shuffled fixed-size batches; `stream` numbers the (phase, epoch)."""
   if batch_size > num_examples:
     raise ValueError(f"batch_size {batch_size} exceeds the {num_examples} training images.")
-  return (base.shuffle(num_examples, seed=seed * 100003 + epoch, reshuffle_each_iteration=True)
+  shuffle_seed = (seed * 1_000_000_007 + stream) % (2**63 - 1)
+  return (base.shuffle(num_examples, seed=shuffle_seed, reshuffle_each_iteration=True)
           .repeat().batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
 
 

@@ -77,11 +77,11 @@ class Runner:
 
   def __init__(self, model_dir, method, splits, builders, strategy, seed, batch_size,
                eval_batch_size, game_epochs, tau_schedule, augment_fn, summary=True,
-               log=print):
+               init_from=None, log=print):
     self.model_dir, self.method, self.splits = model_dir, method, splits
     self.strategy, self.seed, self.batch_size = strategy, int(seed), int(batch_size)
     self.game_epochs, self.tau_schedule, self.augment_fn = game_epochs, tau_schedule, augment_fn
-    self.log = log
+    self.log, self.init_from = log, init_from
     self.n = len(splits.y_train)
     if self.n < self.batch_size:
       raise ValueError(f"batch_size = {batch_size} is larger than n = {self.n}.")
@@ -113,8 +113,13 @@ class Runner:
       self.phase_epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="phase_epoch")
       self.best_val = tf.Variable(-1.0, trainable=False, dtype=tf.float32, name="best_val")
       self.bad_epochs = tf.Variable(0, trainable=False, dtype=tf.int64, name="bad_epochs")
+    # Keras keeps its dropout seed states out of its checkpoints; saving them makes a resumed
+    # run draw the same dropout masks as an uninterrupted one.
     self.checkpoint = tf.train.Checkpoint(
         **{f"{p}": m for p, m in self.models.items()},
+        **{f"dropout_seeds_{p}": [v.value for v in m.non_trainable_variables
+                                  if "seed_generator" in v.path]
+           for p, m in self.models.items()},
         **{f"pretrain_optimizer_{p}": o for p, o in self.pre_opts.items()},
         **{f"game_optimizer_{p}": o for p, o in self.game_opts.items()},
         tau=self.tau, rng_counter=self.rng_counter, phase_index=self.phase_index,
@@ -229,6 +234,9 @@ class Runner:
       self.bad_epochs.assign(0)
       self._save()
     self.record.setdefault("timing", {})["seconds_this_invocation"] = time.time() - start
+    # How often each compiled function was traced in this invocation: 1 means no retracing.
+    self.record["trace_counts"] = {name: fn.experimental_get_tracing_count()
+                                   for name, fn in self.compiled.items()}
     return self.record
 
   def _pretrain(self, player, index):
@@ -238,6 +246,18 @@ class Runner:
     steps = self.n // batch_size
     info = self.record.setdefault("pretrain", {}).setdefault(player, {"curve": []})
     weights = self._weights_path(f"pretrained_{player}")
+    if self.init_from:
+      source = os.path.join(self.init_from, "weights", f"pretrained_{player}.weights.h5")
+      if not os.path.exists(source):
+        raise CheckpointError(f"init_from: {source} does not exist; point init_from at the "
+                              "model_dir of a run whose pretraining has finished.")
+      model.load_weights(source)
+      outputs.save_weights_atomic(model, weights)
+      info.update(loaded_from=source, val_accuracy=self.evaluate(player, "val"),
+                  test_accuracy=self.evaluate(player, "test"))
+      self.log(f"{player}: pretrained weights loaded from {source} (val "
+               f"{info['val_accuracy']}, test {info['test_accuracy']})")
+      return
     epochs, patience = settings["pretrain_epochs"], settings["pretrain_patience"]
     fn = self._compile(f"pretrain_{player}", supervised_step(model, opt, batch_size,
                                                            self.augment_fn))
