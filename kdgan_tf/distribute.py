@@ -6,12 +6,26 @@ from kdgan_tf.errors import UserError
 STRATEGIES = ("default", "mirrored", "tpu")
 
 
-def make_strategy(name="default", tpu_address=None):
-  """"default": no distribution (fastest on CPU); "mirrored": all local GPUs (or the CPU);
-  "tpu": a TPU found through `tpu_address` (grpc address, name, or "local")."""
+def split_cpu(num_devices):
+  """Splits the CPU into `num_devices` logical devices (before TF initialises its devices), so
+  that multi-replica code paths can be exercised on a machine without accelerators."""
+  cpus = tf.config.list_physical_devices("CPU")
+  tf.config.set_logical_device_configuration(
+      cpus[0], [tf.config.LogicalDeviceConfiguration()] * num_devices)
+
+
+def make_strategy(name="default", tpu_address=None, num_virtual_cpus=0):
+  """"default": no distribution (fastest on CPU); "mirrored": all local GPUs, else the CPU (or
+  `num_virtual_cpus` logical CPUs); "tpu": a TPU found through `tpu_address` (grpc address,
+  name, or "local")."""
+  if num_virtual_cpus:
+    split_cpu(num_virtual_cpus)
   if name == "default":
     return tf.distribute.get_strategy()
   if name == "mirrored":
+    if num_virtual_cpus and not tf.config.list_logical_devices("GPU"):
+      return tf.distribute.MirroredStrategy(
+          [d.name for d in tf.config.list_logical_devices("CPU")])
     return tf.distribute.MirroredStrategy()
   if name == "tpu":
     if not tpu_address:

@@ -24,6 +24,8 @@ flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "tpu"],
                   "tf.distribute strategy: default (no distribution), mirrored (local GPUs), "
                   "tpu.")
 flags.DEFINE_string("tpu", None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")
+flags.DEFINE_integer("num_virtual_cpus", 0, "Split the CPU into this many logical devices "
+                     "(with --strategy=mirrored: test multi-replica training without GPUs).")
 
 GIN_CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                               "gin_configs")
@@ -62,7 +64,7 @@ def main(argv):
       raise UserError("--model_dir is required (the folder for checkpoints and outputs).")
     parse_config(FLAGS.gin_file, FLAGS.gin_bindings)
     from kdgan_tf import distribute, experiment  # pylint: disable=g-import-not-at-top
-    strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu)
+    strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_virtual_cpus)
     record = experiment.run_experiment(FLAGS.model_dir, strategy=strategy)
   except UserError as e:
     # gin appends "In call to configurable ..." lines; the first line is the message.

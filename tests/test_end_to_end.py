@@ -175,3 +175,17 @@ def test_tfds_path_in_process_with_mock_data(tmp_path):
   finally:
     gin.clear_config()
   assert record["finished"] and record["n"] == 40 and len(record["game"]["epochs"]) == 1
+
+
+def test_mirrored_strategy_over_two_replicas(tiny_npz, tmp_path):
+  """Data-parallel training (2 logical CPUs): global-batch losses, explicit reductions."""
+  model_dir = str(tmp_path / "mirrored")
+  args = _args(model_dir, tiny_npz)[:3] + ["--gin_bindings=run_experiment.game_epochs = 2",
+                                           "--strategy=mirrored", "--num_virtual_cpus=2"]
+  result = run_cli(args)
+  assert result.returncode == 0, result.stderr[-3000:]
+  record = _metrics(model_dir)
+  assert record["replicas"] == 2 and record["strategy"] == "MirroredStrategy"
+  assert record["finished"] and record["export"]["tflite_agreement"] >= 0.999
+  for entry in record["game"]["epochs"]:
+    assert np.isfinite(entry["d_loss"]) and 0.0 <= entry["d_acc_true"] <= 1.0

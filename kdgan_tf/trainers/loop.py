@@ -107,12 +107,14 @@ class Runner:
       for p, model in self.models.items():
         self.pre_opts[p].build(model.trainable_variables)
         self.game_opts[p].build(model.trainable_variables)
+      # Read inside replica steps, so it is mirrored; changing its value never retraces.
       self.tau = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="tau")
-      self.rng_counter = tf.Variable(0, trainable=False, dtype=tf.int64, name="rng_counter")
-      self.phase_index = tf.Variable(0, trainable=False, dtype=tf.int64, name="phase_index")
-      self.phase_epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="phase_epoch")
-      self.best_val = tf.Variable(-1.0, trainable=False, dtype=tf.float32, name="best_val")
-      self.bad_epochs = tf.Variable(0, trainable=False, dtype=tf.int64, name="bad_epochs")
+    # Host-side progress: plain variables, outside the strategy (only read between calls).
+    self.rng_counter = tf.Variable(0, trainable=False, dtype=tf.int64, name="rng_counter")
+    self.phase_index = tf.Variable(0, trainable=False, dtype=tf.int64, name="phase_index")
+    self.phase_epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="phase_epoch")
+    self.best_val = tf.Variable(-1.0, trainable=False, dtype=tf.float32, name="best_val")
+    self.bad_epochs = tf.Variable(0, trainable=False, dtype=tf.int64, name="bad_epochs")
     # Keras keeps its dropout seed states out of its checkpoints; saving them makes a resumed
     # run draw the same dropout masks as an uninterrupted one.
     self.checkpoint = tf.train.Checkpoint(
@@ -319,7 +321,7 @@ class Runner:
     for epoch in range(int(self.phase_epoch), self.game_epochs):
       t0 = time.time()
       self.tau.assign(self.tau_schedule(epoch))
-      entry = {"epoch": epoch + 1, "tau": float(self.tau)}
+      entry = {"epoch": epoch + 1, "tau": float(self.tau.numpy())}
       for i, (phase, fn) in enumerate(compiled):
         if phase.passes <= 0:
           continue

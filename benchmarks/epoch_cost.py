@@ -1,0 +1,83 @@
+"""Cost of one KDGAN game pass relative to plain supervised passes of C, T and D.
+
+A KDGAN pass updates D, T and C once per batch each, like three supervised passes over the same
+batches, but every update also runs the other players forward (soft targets, rewards, negatives)
+and samples labels. This prints seconds per pass and their RATIO (ideal: about 1).
+
+  python benchmarks/epoch_cost.py [--n 100] [--batch_size 10] [--repeats 20] [--estimator ...]
+Training time only (no evaluation); shapes of MNIST, pixel values random (speed does not
+depend on them).
+"""
+import argparse
+import time
+
+import kdgan_tf  # noqa: F401
+import numpy as np
+import tensorflow as tf
+
+from kdgan_tf import estimators
+from kdgan_tf.data import DataSplits
+from kdgan_tf.experiment import _identity_augment
+from kdgan_tf.models import lenet, mlp_classifier
+from kdgan_tf.schedules import constant_tau
+from kdgan_tf.trainers import KDGAN
+from kdgan_tf.trainers.base import StepContext
+from kdgan_tf.trainers.loop import Runner
+from kdgan_tf.trainers.supervised import supervised_step
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--n", type=int, default=100)
+  parser.add_argument("--batch_size", type=int, default=10)
+  parser.add_argument("--repeats", type=int, default=20)
+  parser.add_argument("--estimator", default="concrete_pathwise",
+                      choices=["concrete_pathwise", "concrete_score", "reinforce"])
+  parser.add_argument("--num_samples", type=int, default=20)
+  args = parser.parse_args()
+
+  rng = np.random.RandomState(0)
+  x = rng.rand(args.n, 28, 28, 1).astype(np.float32)
+  y = rng.randint(0, 10, args.n).astype(np.int32)
+  splits = DataSplits(x, y, x[:0], y[:0], x[:0], y[:0], 10)
+  estimator = getattr(estimators, args.estimator)
+  method = KDGAN(estimator=lambda *a: estimator(*a, num_samples=args.num_samples),
+                 num_negatives=args.num_samples)
+  strategy = tf.distribute.get_strategy()
+  runner = Runner("/tmp/kdgan_epoch_cost", method, splits,
+                  {"classifier": mlp_classifier, "teacher": lenet, "discriminator": lenet},
+                  strategy, seed=0, batch_size=args.batch_size, eval_batch_size=1000,
+                  game_epochs=1, tau_schedule=constant_tau, augment_fn=_identity_augment,
+                  summary=False, log=lambda m: None)
+  steps = tf.constant(args.n // args.batch_size)
+  ctx = StepContext(runner.models, runner.game_opts, runner.tau, 10, args.batch_size,
+                    _identity_augment)
+  game = [runner._compile(f"game_{p.name}", p.step_fn) for p in method.phases(ctx)]  # pylint: disable=protected-access
+  plain = [runner._compile(f"plain_{p}", supervised_step(runner.models[p], runner.pre_opts[p],  # pylint: disable=protected-access
+                                                          args.batch_size, _identity_augment))
+           for p in ("discriminator", "teacher", "classifier")]
+
+  def time_passes(fns):
+    for fn in fns:  # warm-up: tracing and first-call costs
+      fn(runner._batches(args.batch_size, 0), steps)  # pylint: disable=protected-access
+    start = time.perf_counter()
+    for r in range(args.repeats):
+      for fn in fns:
+        fn(runner._batches(args.batch_size, r + 1), steps)  # pylint: disable=protected-access
+    return (time.perf_counter() - start) / args.repeats
+
+  per_phase = {}
+  for name, fns in (("kdgan", game), ("supervised", plain)):
+    per_phase[name] = time_passes(fns)
+  ratio = per_phase["kdgan"] / per_phase["supervised"]
+  print(f"n={args.n} batch={args.batch_size} estimator={args.estimator} "
+        f"samples={args.num_samples} ({int(steps)} steps per pass, {args.repeats} repeats)")
+  print(f"one KDGAN pass (D, T, C updates):          {per_phase['kdgan'] * 1000:8.1f} ms")
+  print(f"one supervised pass each of D, T and C:    {per_phase['supervised'] * 1000:8.1f} ms")
+  print(f"ratio KDGAN / supervised:                  {ratio:8.2f}")
+  for name, fns in (("D", [game[0]]), ("T", [game[1]]), ("C", [game[2]])):
+    print(f"  KDGAN {name} pass: {time_passes(fns) * 1000:8.1f} ms")
+
+
+if __name__ == "__main__":
+  main()
