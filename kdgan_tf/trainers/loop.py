@@ -93,7 +93,8 @@ class Runner:
     self._eval_sets = {
         name: (strategy.experimental_distribute_dataset(
             pipeline.evaluation_batches(pipeline.base_dataset(x, y), eval_batch_size)), len(y))
-        for name, x, y in (("val", splits.x_val, splits.y_val),
+        for name, x, y in (("train", splits.x_train, splits.y_train),
+                           ("val", splits.x_val, splits.y_val),
                            ("test", splits.x_test, splits.y_test)) if len(y)}
 
     with strategy.scope():
@@ -205,7 +206,7 @@ class Runner:
     return run
 
   def evaluate(self, player, split):
-    """Top-1 accuracy of `player` (inference mode) on "val" or "test"; None if empty."""
+    """Top-1 accuracy of `player` (inference mode) on "train", "val" or "test"; None if empty."""
     if split not in self._eval_sets:
       return None
     fn = self.compiled.get(f"eval_{player}") or self._compile_eval(player)
@@ -305,8 +306,8 @@ class Runner:
     record = {}
     for player, prefix in (("classifier", "c"), ("teacher", "t")):
       if player in self.models:
-        record[f"{prefix}_val_accuracy"] = self.evaluate(player, "val")
-        record[f"{prefix}_test_accuracy"] = self.evaluate(player, "test")
+        for split in ("train", "val", "test"):  # train: the n images, no augmentation
+          record[f"{prefix}_{split}_accuracy"] = self.evaluate(player, split)
     return record
 
   def _game(self):
@@ -318,7 +319,11 @@ class Runner:
     phases = self.method.phases(ctx)
     compiled = [(ph, self._compile(f"game_{ph.name}", ph.step_fn)) for ph in phases]
     steps = self.n // self.batch_size
-    for epoch in range(int(self.phase_epoch), self.game_epochs):
+    first = int(self.phase_epoch)
+    bar = _progress(range(first, self.game_epochs), desc=f"{self.method.name} game",
+                    unit="epoch", initial=first, total=self.game_epochs)
+    log = getattr(bar, "write", self.log) if self.log is print else self.log
+    for epoch in bar:
       t0 = time.time()
       self.tau.assign(self.tau_schedule(epoch))
       entry = {"epoch": epoch + 1, "tau": float(self.tau.numpy())}
@@ -342,7 +347,7 @@ class Runner:
         for key, value in entry.items():
           if key != "epoch" and value is not None:
             tf.summary.scalar(f"game/{key}", value)
-      self.log(self._epoch_line(entry))
+      log(self._epoch_line(entry))
       self.phase_epoch.assign(epoch + 1)
       self._save()
     if "classifier" in self.models and os.path.exists(self._weights_path("best_classifier")):
