@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from kdgan_tf import estimators
 from kdgan_tf.data import DataSplits
-from kdgan_tf.experiment import _identity_augment
+from kdgan_tf.data.augment import no_augment
 from kdgan_tf.models import lenet, mlp_classifier
 from kdgan_tf.schedules import constant_tau
 from kdgan_tf.trainers import KDGAN
@@ -47,14 +47,14 @@ def main():
   runner = Runner("/tmp/kdgan_epoch_cost", method, splits,
                   {"classifier": mlp_classifier, "teacher": lenet, "discriminator": lenet},
                   strategy, seed=0, batch_size=args.batch_size, eval_batch_size=1000,
-                  game_epochs=1, tau_schedule=constant_tau, augment_fn=_identity_augment,
+                  game_epochs=1, tau_schedule=constant_tau, augment_fn=no_augment,
                   summary=False, log=lambda m: None)
   steps = tf.constant(args.n // args.batch_size)
   ctx = StepContext(runner.models, runner.game_opts, runner.tau, 10, args.batch_size,
-                    _identity_augment)
+                    no_augment)
   game = [runner._compile(f"game_{p.name}", p.step_fn) for p in method.phases(ctx)]  # pylint: disable=protected-access
   plain = [runner._compile(f"plain_{p}", supervised_step(runner.models[p], runner.pre_opts[p],  # pylint: disable=protected-access
-                                                          args.batch_size, _identity_augment))
+                                                          args.batch_size, no_augment))
            for p in ("discriminator", "teacher", "classifier")]
 
   def time_passes(fns):

@@ -3,32 +3,62 @@
 Everything a run needs is a parameter here or of a configurable it references; gin files bind
 them (see gin_configs/mnist.gin) and the parsed and operative configs are written to model_dir.
 """
+import hashlib
 import os
 import time
 
 import gin
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kdgan_tf import export as export_lib
 from kdgan_tf import outputs
-from kdgan_tf.data.augment import random_affine
+from kdgan_tf.data.augment import no_augment, random_affine
 from kdgan_tf.data.image_classification import load_image_classification
+from kdgan_tf.errors import ExportCheckError, UserError
 from kdgan_tf.models import lenet, mlp_classifier
 from kdgan_tf.schedules import exponential_tau
 from kdgan_tf.trainers import KDGAN
 from kdgan_tf.trainers.loop import Runner
 
 
-def _identity_augment(images, seed):
-  del seed
-  return images
+def data_fingerprint(splits):
+  """A short hash of the training subset and validation split, to tell runs on different data
+  apart (e.g. before warm-starting from another run's pretrained players)."""
+  digest = hashlib.sha1()
+  for array in (splits.x_train, splits.y_train, splits.x_val, splits.y_val):
+    digest.update(np.ascontiguousarray(array).tobytes())
+  return digest.hexdigest()[:16]
 
 
-def write_operative_config(model_dir):
-  """gin only records what has been called, so this is refreshed as the run proceeds."""
-  outputs.atomic_write_text(os.path.join(model_dir, "operative_config.gin"),
-                            gin.operative_config_str())
+def _check_config_unchanged(model_dir):
+  """Resuming with other settings would silently mix two experiments in one folder."""
+  path = os.path.join(model_dir, "config.gin")
+  config = gin.config_str()
+  if os.path.exists(path):
+    with open(path) as f:
+      if f.read() != config:
+        raise UserError(f"{model_dir} holds a run with a different configuration (see its "
+                        "config.gin): resume it with the same gin files and bindings, or use a "
+                        "new --model_dir.")
+    return
+  outputs.atomic_write_text(path, config)
+
+
+def _check_init_from(init_from, seed, fingerprint):
+  """init_from must come from the same data and seed, or validation images could leak."""
+  source = outputs.read_json(os.path.join(init_from, "metrics.json"), default=None)
+  if source is None:
+    raise UserError(f"init_from: {init_from} has no metrics.json; point it at the model_dir of "
+                    "a run whose pretraining has finished.")
+  for key, ours in (("seed", seed), ("data_fingerprint", fingerprint)):
+    if key in source and source[key] != ours:
+      raise UserError(f"init_from: {init_from} was trained with {key} = {source[key]}, this run "
+                      f"has {ours}; warm-start only from a run with the same data and seed.")
+
+
+MIN_TFLITE_AGREEMENT = 0.999
 
 
 @gin.configurable(denylist=["model_dir", "strategy"])
@@ -59,33 +89,43 @@ def run_experiment(model_dir, strategy=None, method=None,
       seed; its best pretrained weights are loaded instead of pretraining again.
   """
   os.makedirs(model_dir, exist_ok=True)
-  outputs.atomic_write_text(os.path.join(model_dir, "config.gin"), gin.config_str())
+  finished = outputs.read_json(os.path.join(model_dir, "metrics.json"), default=None)
+  if finished and finished.get("finished"):
+    log(f"{model_dir} holds a finished run; nothing to do (use a new --model_dir to rerun).")
+    return finished
+  _check_config_unchanged(model_dir)
   strategy = strategy or tf.distribute.get_strategy()
   keras.utils.set_random_seed(seed)
   if deterministic:
     tf.config.experimental.enable_op_determinism()
   method = method if method is not None else KDGAN()
   splits = dataset_fn()
+  fingerprint = data_fingerprint(splits)
+  if init_from:
+    _check_init_from(init_from, seed, fingerprint)
   builders = {"classifier": classifier_builder, "teacher": teacher_builder,
               "discriminator": discriminator_builder}
   runner = Runner(model_dir, method, splits, builders, strategy, seed, batch_size,
                   eval_batch_size, game_epochs, tau_schedule,
-                  random_affine if augment else _identity_augment, init_from=init_from,
+                  random_affine if augment else no_augment, init_from=init_from,
                   log=log)
   record = runner.record
-  if record.get("finished"):
-    log(f"{model_dir} holds a finished run; nothing to do (use a new --model_dir to rerun).")
-    return record
-  record.update(method=method.name, seed=seed, n=len(splits.y_train),
+  record.update(method=method.name, seed=seed, data_fingerprint=fingerprint,
+                n=len(splits.y_train),
                 validation_size=len(splits.y_val), test_size=len(splits.y_test),
                 batch_size=batch_size, game_epochs=game_epochs, augment=augment,
                 strategy=type(strategy).__name__, replicas=strategy.num_replicas_in_sync,
                 tensorflow=tf.__version__)
   started = time.time()
   runner.run()
-  write_operative_config(model_dir)
   if export and "classifier" in runner.models:
     record["export"] = export_and_check(runner.models["classifier"], model_dir, splits.x_test)
+    if record["export"]["tflite_agreement"] < MIN_TFLITE_AGREEMENT:
+      outputs.write_json(os.path.join(model_dir, "metrics.json"), record)
+      raise ExportCheckError(
+          f"TF Lite agrees with Keras on only {record['export']['tflite_agreement']:.4%} of the "
+          f"test images (< {MIN_TFLITE_AGREEMENT:.1%}): the export in {model_dir} is broken, do "
+          "not deploy it; the trained weights are in weights/best_classifier.weights.h5.")
     log(f"exported {record['export']['saved_model']} and {record['export']['tflite']}: TF Lite "
         f"agrees with Keras on {100 * record['export']['tflite_agreement']:.2f}% of the test set")
   record["finished"] = True
@@ -99,9 +139,6 @@ def export_and_check(classifier, model_dir, images):
   saved = export_lib.export_classifier(classifier, os.path.join(model_dir, "saved_model"))
   tflite = export_lib.convert_to_tflite(saved, os.path.join(model_dir, "classifier.tflite"))
   agreement, max_diff = export_lib.tflite_agreement(tflite, classifier, images)
-  if agreement < 0.999:
-    raise RuntimeError(f"TF Lite agrees with Keras on only {agreement:.4%} of the test images "
-                       "(< 99.9%): the export is broken; do not deploy it.")
   return {"saved_model": "saved_model", "tflite": "classifier.tflite",
           "signature": export_lib.tflite.SIGNATURE, "tflite_agreement": agreement,
           "tflite_max_abs_probability_diff": max_diff, "checked_on": f"{len(images)} test images"}

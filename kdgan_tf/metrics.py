@@ -25,16 +25,19 @@ def summarize_game(history, player_prefix="c"):
   if not history:
     return {}
   chosen = select_epoch(history, val_key)
-  best_test = select_epoch(history, test_key)
+  rule = "epoch with the highest validation accuracy (earliest on ties)"
+  if chosen is None:  # no validation split (validation_size = 0)
+    chosen, rule = history[-1], "no validation split: the last epoch"
+  best_test = select_epoch(history, test_key) or history[-1]
   last = history[-1]
   return {
-      "selected": {"rule": "epoch with the highest validation accuracy (earliest on ties)",
-                   "epoch": chosen["epoch"], "val_accuracy": chosen[val_key],
-                   "test_accuracy": chosen[test_key]},
-      "last": {"epoch": last["epoch"], "val_accuracy": last[val_key],
-               "test_accuracy": last[test_key]},
+      "selected": {"rule": rule, "epoch": chosen["epoch"], "val_accuracy": chosen.get(val_key),
+                   "test_accuracy": chosen.get(test_key)},
+      "last": {"epoch": last["epoch"], "val_accuracy": last.get(val_key),
+               "test_accuracy": last.get(test_key)},
       "authors_protocol": {"rule": "highest TEST accuracy seen during the game (test-set "
                                    "selection, as the authors' code reported; not an honest "
                                    "estimate)",
-                           "epoch": best_test["epoch"], "test_accuracy": best_test[test_key]},
+                           "epoch": best_test["epoch"],
+                           "test_accuracy": best_test.get(test_key)},
   }

@@ -9,6 +9,8 @@ import math
 
 import gin
 
+from kdgan_tf.errors import UserError
+
 
 @gin.configurable
 def exponential_tau(epoch, tau_start=1.0, tau_end=0.1, decay_epochs=20):
@@ -18,7 +20,7 @@ def exponential_tau(epoch, tau_start=1.0, tau_end=0.1, decay_epochs=20):
   reaches tau_end after `decay_epochs` epochs and stays there.
   """
   if tau_start <= 0 or tau_end <= 0:
-    raise ValueError(f"tau_start and tau_end must be > 0, got {tau_start}, {tau_end}.")
+    raise UserError(f"tau_start and tau_end must be > 0, got {tau_start}, {tau_end}.")
   if decay_epochs <= 0:
     return float(tau_end)
   fraction = min(max(epoch, 0) / float(decay_epochs), 1.0)
@@ -30,5 +32,5 @@ def constant_tau(epoch, tau=1.0):
   """A fixed temperature (for ablations)."""
   del epoch
   if tau <= 0:
-    raise ValueError(f"constant_tau.tau must be > 0, got {tau}.")
+    raise UserError(f"constant_tau.tau must be > 0, got {tau}.")
   return float(tau)

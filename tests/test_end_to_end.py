@@ -151,6 +151,20 @@ def test_bad_gin_binding_is_one_sentence_and_a_nonzero_exit(tmp_path):
   assert "bad gin configuration" in result.stderr and "alpah" in result.stderr
 
 
+def test_bad_gin_value_is_one_sentence_and_a_nonzero_exit(tmp_path, tiny_npz):
+  result = run_cli(_args(str(tmp_path / "run"), tiny_npz) + ["--gin_bindings=KDGAN.alpha = 1.5"])
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  assert "alpha must be in [0, 1]" in result.stderr
+
+
+def test_resuming_with_another_configuration_is_refused(runs, tiny_npz, tmp_path):
+  model_dir = str(tmp_path / "changed")
+  _kill_during_game(_args(model_dir, tiny_npz))
+  result = run_cli(_args(model_dir, tiny_npz) + ["--gin_bindings=KDGAN.beta = 3.0"])
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  assert "different configuration" in result.stderr
+
+
 def test_corrupt_checkpoint_is_a_clear_error(runs, tiny_npz, tmp_path):
   model_dir = tmp_path / "corrupt"
   os.makedirs(model_dir / "checkpoints")

@@ -383,3 +383,103 @@ def test_sample_labels_deterministic_and_no_gradient():
     total = tf.reduce_sum(labels * tf.range(3, dtype=tf.float32))
   assert tape.gradient(total, logits) is None
   np.testing.assert_array_equal(labels.numpy(), sample_labels(logits, 8, _seed(49, 50)).numpy())
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-computed single-sample concrete estimators (closed forms of their gradients).
+# ---------------------------------------------------------------------------------------------
+
+CLOSED_GEN = np.array([[0.5, -0.3, 1.0], [2.0, 0.0, -1.0]], np.float32)   # B = 2, K = 3
+CLOSED_DISC = np.array([[2.0, -1.0, 0.5], [-0.5, 1.5, 0.0]], np.float32)
+
+
+def _log_softmax_jacobian(logits):
+  """d log_softmax(logits)_k / d logits_j = delta_kj - softmax(logits)_j, per row: [B, K, K]."""
+  p = _softmax(logits)
+  k = p.shape[-1]
+  return np.eye(k)[None] - p[:, None, :]
+
+
+def _concrete_log_density(x, l, tau):
+  """log q(x) of TFP's ExpRelaxedOneHotCategorical at x = log y (Maddison et al. 2017, in log
+  space): log (K-1)! + (K-1) log tau + sum_k (l_k - tau x_k) - K logsumexp(l - tau x)."""
+  k = x.shape[-1]
+  a = l - tau * x
+  lse = a.max(-1) + np.log(np.exp(a - a.max(-1, keepdims=True)).sum(-1))
+  return (np.log(float(np.prod(np.arange(1, k)))) + (k - 1) * np.log(tau) + a.sum(-1)
+          - k * lse)
+
+
+def _concrete_score_closed_form(x, l, tau):
+  """d log q(x) / d l_k = 1 - K softmax(l - tau x)_k (differentiating the density above)."""
+  return 1.0 - x.shape[-1] * _softmax(l - tau * x)
+
+
+def test_concrete_log_density_and_score_closed_forms_match_tfp():
+  """Checks the two hand formulas used below against TFP's log_prob and central differences."""
+  l = tf.nn.log_softmax(tf.constant(CLOSED_GEN, tf.float64)).numpy()
+  x = np.log(_softmax([[0.2, -1.0, 0.7], [1.5, 0.1, -0.4]]))   # two points of log-simplex
+  for tau in (1.0, 0.3):
+    dist = tfp.distributions.ExpRelaxedOneHotCategorical(tau, logits=tf.constant(l))
+    np.testing.assert_allclose(dist.log_prob(tf.constant(x)).numpy(),
+                               _concrete_log_density(x, l, tau), rtol=1e-10)
+    eps = 1e-6
+    fd = np.stack([(_concrete_log_density(x, l + eps * e, tau)
+                    - _concrete_log_density(x, l - eps * e, tau)) / (2 * eps)
+                   for e in np.eye(3)], axis=-1)
+    np.testing.assert_allclose(_concrete_score_closed_form(x, l, tau), fd, atol=1e-7)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.3])
+def test_concrete_score_single_sample_gradient_hand_computed(temperature):
+  """S = 1: surrogate = r(z) log q(x) with x = log y the sample, z = argmax x,
+  r(z) = -softplus(g_z); its gradient w.r.t. the logits is r(z) (d l / d logits)^T score(x)."""
+  seed = _seed(51, 52)
+  out, grad = _estimate(concrete_score, CLOSED_GEN, CLOSED_DISC, temperature, seed,
+                        num_samples=1)
+  # The estimator's own sample: the same TFP call with the same stateless seed.
+  gen_t = tf.constant(CLOSED_GEN)
+  dist = tfp.distributions.ExpRelaxedOneHotCategorical(
+      temperature=temperature, logits=tf.nn.log_softmax(gen_t, axis=-1))
+  x32 = dist.sample(1, seed=seed).numpy()[0]                            # [B, K], log y
+  np.testing.assert_array_equal(x32, dist.sample(1, seed=seed).numpy()[0])  # reproducible
+  x = x32.astype(np.float64)
+  np.testing.assert_allclose(np.exp(x).sum(-1), 1.0, rtol=1e-5)          # on the log-simplex
+  z = x.argmax(-1)
+  reward = -_softplus(CLOSED_DISC[np.arange(2), z])
+  l = np.log(_softmax(CLOSED_GEN))
+  score_l = _concrete_score_closed_form(x, l, temperature)             # d log q / d l, [B, K]
+  score_logits = np.einsum("bkj,bk->bj", _log_softmax_jacobian(CLOSED_GEN), score_l)
+  expected = reward[:, None] * score_logits
+  assert np.abs(expected).max(axis=1).min() > 1e-2  # not a vacuous comparison
+  np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(out.value.numpy(), reward, rtol=1e-5)
+  np.testing.assert_allclose(out.surrogate.numpy(),
+                             reward * _concrete_log_density(x, l, temperature),
+                             rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.3])
+def test_concrete_pathwise_single_sample_gradient_hand_computed(temperature):
+  """S = 1, no straight-through: y = softmax((l + G) / tau), surrogate = -softplus(<y, g>), and
+  d surrogate / d logits = -sigmoid(<y, g>) J^T g with J = (diag(y) - y y^T) / tau
+  (d y / d l) times (I - 1 softmax(logits)^T) (d l / d logits)."""
+  seed = _seed(51, 52)  # both rows have gradients > 0.02 at both taus
+  out, grad = _estimate(concrete_pathwise, CLOSED_GEN, CLOSED_DISC, temperature, seed,
+                        num_samples=1)
+  dist = tfp.distributions.RelaxedOneHotCategorical(
+      temperature=temperature, logits=tf.nn.log_softmax(tf.constant(CLOSED_GEN), axis=-1))
+  y32 = dist.sample(1, seed=seed).numpy()[0]                            # [B, K]
+  np.testing.assert_array_equal(y32, dist.sample(1, seed=seed).numpy()[0])  # reproducible
+  y = y32.astype(np.float64)
+  np.testing.assert_allclose(y.sum(-1), 1.0, rtol=1e-5)
+  g = CLOSED_DISC.astype(np.float64)
+  s = (y * g).sum(-1)                                                   # <y, g>, [B]
+  dy_dl = (np.einsum("bk,kj->bkj", y, np.eye(3)) - y[:, :, None] * y[:, None, :]) / temperature
+  jac = np.einsum("bkm,bmj->bkj", dy_dl, _log_softmax_jacobian(CLOSED_GEN))  # dy / d logits
+  sigmoid = 1.0 / (1.0 + np.exp(-s))
+  expected = -sigmoid[:, None] * np.einsum("bkj,bk->bj", jac, g)
+  assert np.abs(expected).max(axis=1).min() > 1e-2  # not a vacuous comparison
+  np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
+  np.testing.assert_allclose(out.surrogate.numpy(), -_softplus(s), rtol=1e-5)
+  np.testing.assert_allclose(out.value.numpy(), -_softplus(s), rtol=1e-5)

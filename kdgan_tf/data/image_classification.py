@@ -18,7 +18,10 @@ def _tfds_arrays(name, split, data_dir):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   try:
     ds = tfds.load(name, split=split, data_dir=data_dir, download=False, as_supervised=True)
-  except Exception as e:  # tfds raises AssertionError / DatasetNotFoundError / FileNotFoundError
+  except tfds.core.registered.DatasetNotFoundError as e:
+    raise UserError(f"'{name}' is not a tensorflow-datasets name (load_image_classification."
+                    "name); MNIST is 'mnist', CIFAR-10 is 'cifar10'.") from e
+  except (AssertionError, FileNotFoundError) as e:  # what tfds raises for unprepared data
     where = data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
     raise DataNotFoundError(
         f"Dataset '{name}' ({split}) is not prepared in {where}: set TFDS_DATA_DIR to a folder "

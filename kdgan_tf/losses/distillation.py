@@ -7,6 +7,8 @@ gamma); each direction is a separate call with the roles set by the caller.
 import gin
 import tensorflow as tf
 
+from kdgan_tf.errors import UserError
+
 
 def _check_shapes(student_logits, teacher_logits):
   if student_logits.shape.rank != 2 or teacher_logits.shape.rank != 2:
@@ -48,7 +50,7 @@ def kl_softened(student_logits, teacher_logits, temperature=3.0):
   """
   _check_shapes(student_logits, teacher_logits)
   if temperature <= 0:
-    raise ValueError(f"kl_softened.temperature must be > 0, got {temperature}.")
+    raise UserError(f"kl_softened.temperature must be > 0, got {temperature}.")
   teacher_log_p = tf.nn.log_softmax(tf.stop_gradient(teacher_logits) / temperature, axis=-1)
   student_log_p = tf.nn.log_softmax(student_logits / temperature, axis=-1)
   kl = tf.reduce_sum(tf.exp(teacher_log_p) * (teacher_log_p - student_log_p), axis=-1)

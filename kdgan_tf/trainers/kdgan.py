@@ -18,6 +18,7 @@ Choices where the paper is silent (written here so they are visible):
 import gin
 import tensorflow as tf
 
+from kdgan_tf.errors import UserError
 from kdgan_tf.estimators import concrete_pathwise, sample_labels
 from kdgan_tf.losses import cross_entropy, discriminator_loss, l2_logits, pair_score
 from kdgan_tf.trainers.base import GamePhase, Method, split_seed
@@ -41,12 +42,12 @@ class KDGAN(Method):
                estimator=concrete_pathwise, num_negatives=20, d_passes=1, t_passes=1,
                c_passes=1, supervised_weight=0.0):
     if not 0.0 <= alpha <= 1.0:
-      raise ValueError(f"KDGAN.alpha must be in [0, 1], got {alpha}.")
+      raise UserError(f"KDGAN.alpha must be in [0, 1], got {alpha}.")
     if beta < 0 or gamma < 0 or supervised_weight < 0:
-      raise ValueError("KDGAN.beta, gamma and supervised_weight must be >= 0.")
+      raise UserError("KDGAN.beta, gamma and supervised_weight must be >= 0.")
     for key, passes in (("d_passes", d_passes), ("t_passes", t_passes), ("c_passes", c_passes)):
       if passes < 0:
-        raise ValueError(f"KDGAN.{key} must be >= 0, got {passes}.")
+        raise UserError(f"KDGAN.{key} must be >= 0, got {passes}.")
     self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
     self.distill_loss, self.estimator = distill_loss, estimator
     self.num_negatives = int(num_negatives)
@@ -96,12 +97,14 @@ class KDGAN(Method):
         adv = self.estimator(logits, d_logits, ctx.tau, est_seed)
         adv_loss = ctx.mean_over_batch(adv.surrogate)
         distill = ctx.mean_over_batch(self.distill_loss(logits, partner_logits))
-        supervised = ctx.mean_over_batch(cross_entropy(labels, logits))
-        total = (adv_weight * adv_loss + distill_weight * distill
-                 + self.supervised_weight * supervised + ctx.regularization(player))
+        total = adv_weight * adv_loss + distill_weight * distill + ctx.regularization(player)
+        metrics = {f"{prefix}_adversarial": ctx.mean_over_batch(adv.value),
+                   f"{prefix}_distill": distill}
+        if self.supervised_weight:
+          supervised = ctx.mean_over_batch(cross_entropy(labels, logits))
+          total += self.supervised_weight * supervised
+          metrics[f"{prefix}_supervised"] = supervised
       ctx.apply(player, tape, total)
-      return {f"{prefix}_adversarial": ctx.mean_over_batch(adv.value),
-              f"{prefix}_distill": distill, f"{prefix}_supervised": supervised,
-              f"{prefix}_total": total}
+      return metrics
 
     return step

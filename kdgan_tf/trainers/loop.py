@@ -24,7 +24,8 @@ import tensorflow as tf
 from kdgan_tf import metrics as run_metrics
 from kdgan_tf import outputs
 from kdgan_tf.data import pipeline
-from kdgan_tf.errors import CheckpointError, TrainingDivergedError
+from kdgan_tf.data.augment import no_augment
+from kdgan_tf.errors import CheckpointError, TrainingDivergedError, UserError
 from kdgan_tf.trainers.base import StepContext
 from kdgan_tf.trainers.supervised import supervised_step
 
@@ -33,7 +34,7 @@ _GAME = "game"
 
 @gin.configurable
 def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_batch_size=None,
-                    pretrain_patience=None, game_learning_rate=5e-4):
+                    pretrain_patience=None, pretrain_augment=False, game_learning_rate=5e-4):
   """Per-player settings; bind them with a gin scope, e.g. `teacher/player_settings.*`.
 
   Args:
@@ -42,11 +43,14 @@ def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_b
     pretrain_batch_size: batch size while pretraining (None: the experiment's batch size).
     pretrain_patience: stop pretraining after this many epochs without a better validation
       accuracy (None: never). The best-validation weights are kept either way.
+    pretrain_augment: apply the experiment's augmentation while pretraining too (the authors
+      pretrained without it; the strong recipe of reference-accuracies.md uses it).
     game_learning_rate: Adam learning rate of the player during the game.
   """
   return dict(pretrain_epochs=int(pretrain_epochs),
               pretrain_learning_rate=float(pretrain_learning_rate),
               pretrain_batch_size=pretrain_batch_size, pretrain_patience=pretrain_patience,
+              pretrain_augment=bool(pretrain_augment),
               game_learning_rate=float(game_learning_rate))
 
 
@@ -62,6 +66,18 @@ def _progress(iterable, **kwargs):
   except ImportError:
     return iterable
   return tqdm(iterable, disable=None, leave=False, file=sys.stderr, **kwargs)
+
+
+def _write_operative_config(model_dir):
+  """gin records only what has been called, so the file is refreshed as the run proceeds; it is
+  never replaced by a shorter one (a resumed process has not called everything again)."""
+  path = os.path.join(model_dir, "operative_config.gin")
+  text = gin.operative_config_str()
+  if os.path.exists(path):
+    with open(path) as f:
+      if len(f.read()) > len(text):
+        return
+  outputs.atomic_write_text(path, text)
 
 
 def _check_finite(values, where):
@@ -84,7 +100,8 @@ class Runner:
     self.log, self.init_from = log, init_from
     self.n = len(splits.y_train)
     if self.n < self.batch_size:
-      raise ValueError(f"batch_size = {batch_size} is larger than n = {self.n}.")
+      raise UserError(f"batch_size = {batch_size} is larger than n = {self.n}: lower "
+                      "run_experiment.batch_size or raise n.")
     self.phases = [("pretrain", p) for p in method.players] + [(_GAME, None)]
     self.settings = {p: _settings(p) for p in method.players}
     self.input_shape = splits.x_train.shape[1:]
@@ -114,7 +131,8 @@ class Runner:
     self.rng_counter = tf.Variable(0, trainable=False, dtype=tf.int64, name="rng_counter")
     self.phase_index = tf.Variable(0, trainable=False, dtype=tf.int64, name="phase_index")
     self.phase_epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="phase_epoch")
-    self.best_val = tf.Variable(-1.0, trainable=False, dtype=tf.float32, name="best_val")
+    # float64: an accuracy k/N must compare equal to itself after a save/restore round trip.
+    self.best_val = tf.Variable(-1.0, trainable=False, dtype=tf.float64, name="best_val")
     self.bad_epochs = tf.Variable(0, trainable=False, dtype=tf.int64, name="bad_epochs")
     # Keras keeps its dropout seed states out of its checkpoints; saving them makes a resumed
     # run draw the same dropout masks as an uninterrupted one.
@@ -127,10 +145,15 @@ class Runner:
         **{f"game_optimizer_{p}": o for p, o in self.game_opts.items()},
         tau=self.tau, rng_counter=self.rng_counter, phase_index=self.phase_index,
         phase_epoch=self.phase_epoch, best_val=self.best_val, bad_epochs=self.bad_epochs)
-    self.manager = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(model_dir, "checkpoints"), max_to_keep=2)
     self.metrics_path = os.path.join(model_dir, "metrics.json")
-    self.record = outputs.read_json(self.metrics_path, default={}) or {}
+    try:
+      self.manager = tf.train.CheckpointManager(
+          self.checkpoint, os.path.join(model_dir, "checkpoints"), max_to_keep=2)
+      self.record = outputs.read_json(self.metrics_path, default={}) or {}
+    except Exception as e:  # unreadable checkpoint index or metrics.json
+      raise CheckpointError(
+          f"cannot read the state of {model_dir} ({type(e).__name__}: {e}); use a new "
+          "--model_dir, or delete the damaged folder to start this run again.") from e
     self.writer = (tf.summary.create_file_writer(os.path.join(model_dir, "tensorboard"))
                    if summary else tf.summary.create_noop_writer())
 
@@ -147,11 +170,31 @@ class Runner:
           f"cannot restore {latest} ({type(e).__name__}): it is corrupt or was written by a "
           "different configuration; use a new --model_dir, or delete "
           f"{os.path.dirname(latest)} to start this run again.") from e
+    self._trim_record()
     return True
 
+  def _trim_record(self):
+    """Drops epochs that metrics.json holds beyond the checkpoint (a kill between the two
+    writes); the resumed run recomputes them identically."""
+    done = int(self.phase_epoch)
+    index = int(self.phase_index)
+    for i, (kind, player) in enumerate(self.phases):
+      if i != index:
+        continue
+      if kind == "pretrain" and player in self.record.get("pretrain", {}):
+        info = self.record["pretrain"][player]
+        info["curve"] = [c for c in info.get("curve", []) if c["epoch"] <= done]
+      elif kind == _GAME and "game" in self.record:
+        game = self.record["game"]
+        game["epochs"] = [e for e in game.get("epochs", []) if e["epoch"] <= done]
+        game.update(run_metrics.summarize_game(game["epochs"]))
+
   def _save(self):
-    self.manager.save()
+    """metrics.json first, then the checkpoint: on resume the checkpoint is the truth and
+    `_trim_record` drops anything metrics.json holds beyond it."""
     outputs.write_json(self.metrics_path, self.record)
+    _write_operative_config(self.model_dir)
+    self.manager.save()
 
   def _weights_path(self, name):
     folder = os.path.join(self.model_dir, "weights")
@@ -262,12 +305,14 @@ class Runner:
                f"{info['val_accuracy']}, test {info['test_accuracy']})")
       return
     epochs, patience = settings["pretrain_epochs"], settings["pretrain_patience"]
-    fn = self._compile(f"pretrain_{player}", supervised_step(model, opt, batch_size,
-                                                           self.augment_fn))
+    augment = self.augment_fn if settings["pretrain_augment"] else no_augment
+    fn = self._compile(f"pretrain_{player}", supervised_step(model, opt, batch_size, augment))
     first = int(self.phase_epoch)
     bar = _progress(range(first, epochs), desc=f"pretrain {player}", unit="epoch",
                     initial=first, total=epochs)
     for epoch in bar:
+      if patience and int(self.bad_epochs) >= patience:
+        break  # checked first, so a run killed right after the last epoch stops here too
       t0 = time.time()
       out = {k: float(v) for k, v in fn(self._batches(batch_size, (index + 1) * 100000 + epoch),
                                         tf.constant(steps)).items()}
@@ -291,8 +336,6 @@ class Runner:
         bar.set_postfix(loss=f"{out['loss']:.3f}", val=f"{val:.4f}" if val else "-")
       self.phase_epoch.assign(epoch + 1)
       self._save()
-      if patience and int(self.bad_epochs) >= patience:
-        break
     if os.path.exists(weights):
       model.load_weights(weights)
     info.update(epochs_run=len(info["curve"]), val_accuracy=self.evaluate(player, "val"),

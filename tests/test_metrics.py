@@ -1,0 +1,53 @@
+"""Run summaries on hand-made histories: the honest, last-epoch and authors' numbers."""
+import pytest
+
+from kdgan_tf.errors import UserError
+from kdgan_tf.experiment import _check_init_from
+from kdgan_tf.metrics import select_epoch, summarize_game
+from kdgan_tf.outputs import write_json
+
+HISTORY = [
+    {"epoch": 1, "c_val_accuracy": 0.70, "c_test_accuracy": 0.69},
+    {"epoch": 2, "c_val_accuracy": 0.75, "c_test_accuracy": 0.72},
+    {"epoch": 3, "c_val_accuracy": 0.75, "c_test_accuracy": 0.78},  # tie on val: not chosen
+    {"epoch": 4, "c_val_accuracy": 0.74, "c_test_accuracy": 0.73},
+]
+
+
+def test_selection_uses_validation_and_the_earliest_tie():
+  summary = summarize_game(HISTORY)
+  assert summary["selected"]["epoch"] == 2
+  assert summary["selected"]["test_accuracy"] == 0.72
+  assert summary["last"] == {"epoch": 4, "val_accuracy": 0.74, "test_accuracy": 0.73}
+
+
+def test_authors_protocol_is_the_best_test_accuracy_and_is_labelled():
+  summary = summarize_game(HISTORY)
+  assert summary["authors_protocol"]["epoch"] == 3
+  assert summary["authors_protocol"]["test_accuracy"] == 0.78
+  assert "TEST" in summary["authors_protocol"]["rule"]
+
+
+def test_without_a_validation_split_the_last_epoch_is_reported():
+  history = [{"epoch": e, "c_val_accuracy": None, "c_test_accuracy": t}
+             for e, t in ((1, 0.5), (2, 0.7), (3, 0.6))]
+  summary = summarize_game(history)
+  assert summary["selected"]["epoch"] == 3 and "no validation" in summary["selected"]["rule"]
+  assert summary["authors_protocol"]["epoch"] == 2
+
+
+def test_select_epoch_skips_missing_values_and_handles_empty():
+  assert select_epoch([], "x") is None
+  assert select_epoch([{"epoch": 1, "x": None}, {"epoch": 2, "x": 0.1}], "x")["epoch"] == 2
+  assert summarize_game([]) == {}
+
+
+def test_init_from_refuses_another_seed_or_other_data(tmp_path):
+  write_json(str(tmp_path / "metrics.json"), {"seed": 0, "data_fingerprint": "abc"})
+  _check_init_from(str(tmp_path), 0, "abc")  # same data and seed: fine
+  with pytest.raises(UserError, match="seed"):
+    _check_init_from(str(tmp_path), 1, "abc")
+  with pytest.raises(UserError, match="data_fingerprint"):
+    _check_init_from(str(tmp_path), 0, "other")
+  with pytest.raises(UserError, match="no metrics.json"):
+    _check_init_from(str(tmp_path / "missing"), 0, "abc")
