@@ -51,3 +51,18 @@ def test_init_from_refuses_another_seed_or_other_data(tmp_path):
     _check_init_from(str(tmp_path), 0, "other")
   with pytest.raises(UserError, match="no metrics.json"):
     _check_init_from(str(tmp_path / "missing"), 0, "abc")
+
+
+def test_summarize_rows_and_mean_std():
+  from kdgan_tf.summarize import mean_std, run_row  # pylint: disable=g-import-not-at-top
+  record = {"game": {"pretrained": {"c_test_accuracy": 0.7, "t_test_accuracy": 0.8},
+                     "selected": {"epoch": 2, "test_accuracy": 0.72},
+                     "last": {"test_accuracy": 0.73},
+                     "authors_protocol": {"test_accuracy": 0.78},
+                     "epochs": [{"seconds": 3.0}, {"seconds": 5.0}, {"seconds": 4.0}]}}
+  row = run_row(record)
+  assert row["selected (val)"] == 0.72 and row["best test [authors]"] == 0.78
+  assert row["s/epoch"] == 4.0
+  mean, std = mean_std([0.7, 0.8, None])
+  assert mean == pytest.approx(0.75) and std == pytest.approx(0.0707106781)
+  assert mean_std([None]) == (None, None) and mean_std([0.5]) == (0.5, 0.0)
