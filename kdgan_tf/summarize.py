@@ -10,6 +10,7 @@ import statistics
 import sys
 
 COLUMNS = (("pretrained C", ("game", "pretrained", "c_test_accuracy")),
+           ("val at selected", ("game", "selected", "val_accuracy")),
            ("selected (val)", ("game", "selected", "test_accuracy")),
            ("epoch", ("game", "selected", "epoch")),
            ("last", ("game", "last", "test_accuracy")),
