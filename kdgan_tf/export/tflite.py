@@ -6,6 +6,7 @@ signature is named: `serving_default(images: float32 [N, H, W, C] in [0, 1]) ->
 {"probabilities": float32 [N, K]}`.
 """
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -15,7 +16,10 @@ SIGNATURE = "serving_default"
 
 
 def export_classifier(model, export_dir):
-  """Writes `model` (logits) as a SavedModel whose signature returns probabilities."""
+  """Writes `model` (logits) as a SavedModel whose signature returns probabilities.
+
+  Written next to `export_dir` first and then moved into place, so an interrupted export never
+  leaves a half-written SavedModel where a good one was."""
   spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name="images")
   archive = keras.export.ExportArchive()
   archive.track(model)
@@ -23,7 +27,11 @@ def export_classifier(model, export_dir):
       name=SIGNATURE,
       fn=lambda images: {"probabilities": tf.nn.softmax(model(images, training=False), -1)},
       input_signature=[spec])
-  archive.write_out(export_dir, verbose=False)
+  tmp = export_dir.rstrip("/") + ".tmp"
+  shutil.rmtree(tmp, ignore_errors=True)
+  archive.write_out(tmp, verbose=False)
+  shutil.rmtree(export_dir, ignore_errors=True)
+  os.replace(tmp, export_dir)
   return export_dir
 
 

@@ -25,7 +25,9 @@ from kdgan_tf.trainers.base import GamePhase, Method, split_seed
 
 
 def discriminator_accuracies(d_logits, true_onehot, fake_samples):
-  """D's accuracy on true pairs (p_d > 0.5) and on generated pairs (p_d < 0.5), per example."""
+  """D's accuracy on true pairs (p_d > 0.5) and on generated pairs (p_d < 0.5), per example.
+
+  Measured on the batch D is trained on, with D's dropout on (no extra forward pass)."""
   true_acc = tf.cast(pair_score(d_logits, true_onehot) > 0.0, tf.float32)
   fake_acc = tf.reduce_mean(tf.cast(pair_score(d_logits, fake_samples) < 0.0, tf.float32), -1)
   return true_acc, fake_acc
