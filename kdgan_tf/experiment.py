@@ -82,7 +82,8 @@ def run_experiment(model_dir, strategy=None, method=None,
     eval_batch_size: batch size of validation and test evaluation.
     game_epochs: number of epochs of the method's game after pretraining.
     tau_schedule: function epoch -> concrete temperature tau.
-    augment: random affine augmentation in every training step (authors' KD/GAN phases).
+    augment: random affine augmentation in every game step (the authors' KD/GAN phases);
+      pretraining is augmented only where `<player>/player_settings.pretrain_augment` is set.
     deterministic: TF op determinism, so two runs with the same seed give identical metrics.
     export: write the SavedModel and TF Lite classifier at the end.
     init_from: optional model_dir of a finished pretraining with the same data, players and
