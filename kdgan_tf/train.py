@@ -13,6 +13,7 @@ from absl import flags
 from absl import logging
 
 import kdgan_tf  # noqa: F401  (sets the Keras backend first)
+from kdgan_tf import distribute
 import gin
 
 FLAGS = flags.FLAGS
@@ -20,7 +21,7 @@ flags.DEFINE_multi_string("gin_file", [], "Gin config files; bare names are look
                           "gin_configs/.")
 flags.DEFINE_multi_string("gin_bindings", [], "Extra gin bindings, e.g. 'KDGAN.beta = 2.0'.")
 flags.DEFINE_string("model_dir", None, "Output folder; rerun with the same folder to resume.")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "tpu"],
+flags.DEFINE_enum("strategy", "default", list(distribute.STRATEGIES),
                   "tf.distribute strategy: default (no distribution), mirrored (local GPUs), "
                   "tpu.")
 flags.DEFINE_string("tpu", None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")
@@ -63,7 +64,7 @@ def main(argv):
     if not FLAGS.model_dir:
       raise UserError("--model_dir is required (the folder for checkpoints and outputs).")
     parse_config(FLAGS.gin_file, FLAGS.gin_bindings)
-    from kdgan_tf import distribute, experiment  # pylint: disable=g-import-not-at-top
+    from kdgan_tf import experiment  # pylint: disable=g-import-not-at-top
     strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu, FLAGS.num_virtual_cpus)
     record = experiment.run_experiment(FLAGS.model_dir, strategy=strategy)
   except UserError as e:

@@ -176,18 +176,17 @@ class Runner:
   def _trim_record(self):
     """Drops epochs that metrics.json holds beyond the checkpoint (a kill between the two
     writes); the resumed run recomputes them identically."""
-    done = int(self.phase_epoch)
-    index = int(self.phase_index)
-    for i, (kind, player) in enumerate(self.phases):
-      if i != index:
-        continue
-      if kind == "pretrain" and player in self.record.get("pretrain", {}):
-        info = self.record["pretrain"][player]
-        info["curve"] = [c for c in info.get("curve", []) if c["epoch"] <= done]
-      elif kind == _GAME and "game" in self.record:
-        game = self.record["game"]
-        game["epochs"] = [e for e in game.get("epochs", []) if e["epoch"] <= done]
-        game.update(run_metrics.summarize_game(game["epochs"]))
+    done, index = int(self.phase_epoch), int(self.phase_index)
+    if index >= len(self.phases):
+      return
+    kind, player = self.phases[index]
+    if kind == "pretrain" and player in self.record.get("pretrain", {}):
+      info = self.record["pretrain"][player]
+      info["curve"] = [c for c in info.get("curve", []) if c["epoch"] <= done]
+    elif kind == _GAME and "game" in self.record:
+      game = self.record["game"]
+      game["epochs"] = [e for e in game.get("epochs", []) if e["epoch"] <= done]
+      game.update(run_metrics.summarize_game(game["epochs"]))
 
   def _save(self):
     """metrics.json first, then the checkpoint: on resume the checkpoint is the truth and
