@@ -66,7 +66,8 @@ def run_experiment(model_dir, strategy=None, method=None,
                    dataset_fn=load_image_classification, classifier_builder=mlp_classifier,
                    teacher_builder=lenet, discriminator_builder=lenet, seed=0, batch_size=10,
                    eval_batch_size=1000, game_epochs=30, tau_schedule=exponential_tau,
-                   augment=False, deterministic=True, export=True, init_from=None, log=print):
+                   augment=False, deterministic=True, export=True, init_from=None,
+                   pretrain_cache_dir="auto", partner_eval_every=5, log=print):
   """Trains (or resumes) one run in `model_dir` and returns its metrics record.
 
   Args:
@@ -88,6 +89,12 @@ def run_experiment(model_dir, strategy=None, method=None,
     export: write the SavedModel and TF Lite classifier at the end.
     init_from: optional model_dir of a finished pretraining with the same data, players and
       seed; its best pretrained weights are loaded instead of pretraining again.
+    pretrain_cache_dir: where pretrained players are cached by (data, n, seed, architecture,
+      pretraining settings), so that every method run beside this one starts from the same
+      players without pretraining again. "auto": `<parent of model_dir>/pretrain_cache`;
+      None or "": no cache.
+    partner_eval_every: in the game, evaluate the players other than the selected one (T in
+      KDGAN) every this many epochs and at the last epoch (the selected one: every epoch).
   """
   os.makedirs(model_dir, exist_ok=True)
   finished = outputs.read_json(os.path.join(model_dir, "metrics.json"), default=None)
@@ -106,12 +113,17 @@ def run_experiment(model_dir, strategy=None, method=None,
     _check_init_from(init_from, seed, fingerprint)
   builders = {"classifier": classifier_builder, "teacher": teacher_builder,
               "discriminator": discriminator_builder}
+  if pretrain_cache_dir == "auto":
+    pretrain_cache_dir = os.path.join(os.path.dirname(os.path.abspath(model_dir)),
+                                      "pretrain_cache")
   runner = Runner(model_dir, method, splits, builders, strategy, seed, batch_size,
                   eval_batch_size, game_epochs, tau_schedule,
                   random_affine if augment else no_augment, init_from=init_from,
-                  log=log)
+                  log=log, data_fingerprint=fingerprint,
+                  pretrain_cache_dir=pretrain_cache_dir or None,
+                  partner_eval_every=partner_eval_every)
   record = runner.record
-  record.update(method=method.name, seed=seed, data_fingerprint=fingerprint,
+  record.update(method=method.name, selected_player=method.selected_player, seed=seed, data_fingerprint=fingerprint,
                 n=len(splits.y_train),
                 validation_size=len(splits.y_val), test_size=len(splits.y_test),
                 batch_size=batch_size, game_epochs=game_epochs, augment=augment,
@@ -119,7 +131,7 @@ def run_experiment(model_dir, strategy=None, method=None,
                 tensorflow=tf.__version__)
   started = time.time()
   runner.run()
-  if export and "classifier" in runner.models:
+  if export and method.selected_player == "classifier":
     record["export"] = export_and_check(runner.models["classifier"], model_dir, splits.x_test)
     if record["export"]["tflite_agreement"] < MIN_TFLITE_AGREEMENT:
       outputs.write_json(os.path.join(model_dir, "metrics.json"), record)

@@ -73,7 +73,9 @@ def main(argv):
     sys.exit(2)
   selected = record.get("game", {}).get("selected")
   if selected:
-    print(f"C test accuracy at the validation-selected epoch {selected['epoch']}: "
+    player = record.get("selected_player", "classifier")
+    print(f"{record.get('method')}: {player} test accuracy at the validation-selected epoch "
+          f"{selected['epoch']}: "
           f"{selected['test_accuracy']:.4f} (val {selected['val_accuracy']:.4f}); "
           f"outputs in {FLAGS.model_dir}")
 

@@ -22,7 +22,9 @@ VOLATILE = ("seconds", "train_seconds")  # wall-clock fields differ between runs
 def _args(model_dir, npz):
   return [f"--gin_file={TINY_GIN}", f"--model_dir={model_dir}",
           f"--gin_bindings=load_image_classification.original_order_npz = '{npz}'",
-          f"--gin_bindings=run_experiment.game_epochs = {GAME_EPOCHS}"]
+          f"--gin_bindings=run_experiment.game_epochs = {GAME_EPOCHS}",
+          # Every run here pretrains for itself (test_methods.py covers the cache).
+          "--gin_bindings=run_experiment.pretrain_cache_dir = None"]
 
 
 def _metrics(model_dir):
@@ -106,8 +108,10 @@ def test_outputs_land_in_model_dir(runs):
       e["c_test_accuracy"] for e in game["epochs"])
   for entry in game["epochs"]:
     for key in ("tau", "d_loss", "d_acc_true", "d_acc_generated", "c_adversarial", "c_distill",
-                "t_adversarial", "t_distill", "c_val_accuracy", "t_test_accuracy"):
+                "t_adversarial", "t_distill", "c_val_accuracy", "c_test_accuracy"):
       assert entry[key] is not None and np.isfinite(entry[key]), key
+  # The teacher (not the selected player) is evaluated every 5 epochs and at the last one.
+  assert [e["epoch"] for e in game["epochs"] if "t_test_accuracy" in e] == [5, 10, 15, 20, 25]
   # No compiled function (training steps and evaluation) was traced more than once.
   assert record["trace_counts"] and all(
       count == 1 for count in record["trace_counts"].values()), record["trace_counts"]

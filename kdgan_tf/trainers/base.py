@@ -53,10 +53,25 @@ def split_seed(seed, num):
 
 
 class Method:
-  """Base class. Subclasses set `players` and implement `phases(ctx)`."""
+  """Base class. Subclasses set `players` and implement `phases(ctx)`.
+
+  Attributes:
+    name: the method's name in metrics.json and reports.
+    players: the players the method builds; each is pretrained (or loaded from the pretraining
+      cache) before the game.
+    trained_players: the players the game updates (default: all); the others are frozen and
+      evaluated once, after pretraining.
+    selected_player: whose validation accuracy selects the reported epoch; its best weights
+      are kept and, for the classifier, exported.
+  """
 
   name = "method"
   players = PLAYERS
+  selected_player = "classifier"
+
+  @property
+  def trained_players(self):
+    return self.players
 
   def phases(self, ctx):
     """Returns the list of GamePhase run, in order, in every game epoch."""

@@ -16,21 +16,18 @@ Choices where the paper is silent (written here so they are visible):
     none: the true labels reach C only through D and T).
 """
 import gin
-import tensorflow as tf
 
 from kdgan_tf.errors import UserError
-from kdgan_tf.estimators import concrete_pathwise, sample_labels
-from kdgan_tf.losses import cross_entropy, discriminator_loss, l2_logits, pair_score
-from kdgan_tf.trainers.base import GamePhase, Method, split_seed
+from kdgan_tf.estimators import concrete_pathwise
+from kdgan_tf.losses import l2_logits
+from kdgan_tf.trainers.adversarial_steps import discriminator_step, generator_step
+from kdgan_tf.trainers.base import GamePhase, Method
 
 
-def discriminator_accuracies(d_logits, true_onehot, fake_samples):
-  """D's accuracy on true pairs (p_d > 0.5) and on generated pairs (p_d < 0.5), per example.
-
-  Measured on the batch D is trained on, with D's dropout on (no extra forward pass)."""
-  true_acc = tf.cast(pair_score(d_logits, true_onehot) > 0.0, tf.float32)
-  fake_acc = tf.reduce_mean(tf.cast(pair_score(d_logits, fake_samples) < 0.0, tf.float32), -1)
-  return true_acc, fake_acc
+def check_passes(method, **passes):
+  for key, value in passes.items():
+    if value < 0:
+      raise UserError(f"{method}.{key} must be >= 0, got {value}.")
 
 
 @gin.configurable
@@ -44,12 +41,10 @@ class KDGAN(Method):
                estimator=concrete_pathwise, num_negatives=20, d_passes=1, t_passes=1,
                c_passes=1, supervised_weight=0.0):
     if not 0.0 <= alpha <= 1.0:
-      raise UserError(f"KDGAN.alpha must be in [0, 1], got {alpha}.")
+      raise UserError(f"{type(self).__name__}.alpha must be in [0, 1], got {alpha}.")
     if beta < 0 or gamma < 0 or supervised_weight < 0:
-      raise UserError("KDGAN.beta, gamma and supervised_weight must be >= 0.")
-    for key, passes in (("d_passes", d_passes), ("t_passes", t_passes), ("c_passes", c_passes)):
-      if passes < 0:
-        raise UserError(f"KDGAN.{key} must be >= 0, got {passes}.")
+      raise UserError(f"{type(self).__name__}.beta, gamma and supervised_weight must be >= 0.")
+    check_passes(type(self).__name__, d_passes=d_passes, t_passes=t_passes, c_passes=c_passes)
     self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
     self.distill_loss, self.estimator = distill_loss, estimator
     self.num_negatives = int(num_negatives)
@@ -58,55 +53,15 @@ class KDGAN(Method):
 
   def phases(self, ctx):
     d_passes, t_passes, c_passes = self.passes
-    return [GamePhase("discriminator", d_passes, self._discriminator_step(ctx)),
-            GamePhase("teacher", t_passes, self._generator_step(
-                ctx, "teacher", "classifier", 1.0 - self.alpha, self.gamma)),
-            GamePhase("classifier", c_passes, self._generator_step(
-                ctx, "classifier", "teacher", self.alpha, self.beta))]
-
-  def _discriminator_step(self, ctx):
-    c, t, d = (ctx.models[p] for p in ("classifier", "teacher", "discriminator"))
-
-    def step(images, labels, seed):
-      aug_seed, c_seed, t_seed = split_seed(seed, 3)
-      x = ctx.augment_fn(images, aug_seed)
-      true = tf.one_hot(labels, ctx.num_classes)
-      z_c = sample_labels(c(x, training=False), self.num_negatives, c_seed)
-      z_t = sample_labels(t(x, training=False), self.num_negatives, t_seed)
-      with tf.GradientTape() as tape:
-        g = d(x, training=True)
-        loss = ctx.mean_over_batch(discriminator_loss(g, true, z_c, z_t, self.alpha))
-        total = loss + ctx.regularization("discriminator")
-      ctx.apply("discriminator", tape, total)
-      true_acc, fake_acc = discriminator_accuracies(g, true, tf.concat([z_c, z_t], axis=1))
-      return {"d_loss": loss, "d_acc_true": ctx.mean_over_batch(true_acc),
-              "d_acc_generated": ctx.mean_over_batch(fake_acc)}
-
-    return step
-
-  def _generator_step(self, ctx, player, partner, adv_weight, distill_weight):
-    """C's (or T's) update: adversarial term against D plus distillation from its partner."""
-    gen, other, d = ctx.models[player], ctx.models[partner], ctx.models["discriminator"]
-    prefix = "c" if player == "classifier" else "t"
-
-    def step(images, labels, seed):
-      aug_seed, est_seed = split_seed(seed, 2)
-      x = ctx.augment_fn(images, aug_seed)
-      d_logits = d(x, training=False)
-      partner_logits = other(x, training=False)
-      with tf.GradientTape() as tape:
-        logits = gen(x, training=True)
-        adv = self.estimator(logits, d_logits, ctx.tau, est_seed)
-        adv_loss = ctx.mean_over_batch(adv.surrogate)
-        distill = ctx.mean_over_batch(self.distill_loss(logits, partner_logits))
-        total = adv_weight * adv_loss + distill_weight * distill + ctx.regularization(player)
-        metrics = {f"{prefix}_adversarial": ctx.mean_over_batch(adv.value),
-                   f"{prefix}_distill": distill}
-        if self.supervised_weight:
-          supervised = ctx.mean_over_batch(cross_entropy(labels, logits))
-          total += self.supervised_weight * supervised
-          metrics[f"{prefix}_supervised"] = supervised
-      ctx.apply(player, tape, total)
-      return metrics
-
-    return step
+    common = dict(estimator=self.estimator, distill_loss=self.distill_loss,
+                  supervised_weight=self.supervised_weight)
+    return [
+        GamePhase("discriminator", d_passes,
+                  discriminator_step(ctx, self.num_negatives, alpha=self.alpha)),
+        GamePhase("teacher", t_passes, generator_step(
+            ctx, "teacher", 1.0 - self.alpha, partner="classifier", distill_weight=self.gamma,
+            **common)),
+        GamePhase("classifier", c_passes, generator_step(
+            ctx, "classifier", self.alpha, partner="teacher", distill_weight=self.beta,
+            **common)),
+    ]

@@ -26,10 +26,23 @@ from kdgan_tf import outputs
 from kdgan_tf.data import pipeline
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.errors import CheckpointError, TrainingDivergedError, UserError
-from kdgan_tf.trainers.base import StepContext
+from kdgan_tf.trainers.base import PLAYERS, StepContext
+from kdgan_tf.trainers.pretrain_cache import PretrainCache, cache_key
 from kdgan_tf.trainers.supervised import supervised_step
 
 _GAME = "game"
+# Every player's pretraining and the game draw from their own random streams (initialisation,
+# dropout, batch order, step seeds), so a pretrained player depends only on (data, seed,
+# player, settings) -- never on which other players the method has -- and can be cached.
+_PLAYER_INDEX = {p: i for i, p in enumerate(PLAYERS)}
+_COUNTER_BLOCK = 1 << 40  # step-seed counter range of one phase
+_GAME_INDEX = len(PLAYERS)
+_PREFIX = {"classifier": "c", "teacher": "t"}  # metric-name prefixes of the evaluated players
+
+
+def _player_seed(seed, player, salt=0):
+  """A 31-bit seed for Keras' global RNG, distinct per (seed, player, salt)."""
+  return (int(seed) * 1_000_003 + 7_919 * (_PLAYER_INDEX[player] + 1) + 104_729 * salt) % (2**31)
 
 
 @gin.configurable
@@ -93,11 +106,20 @@ class Runner:
 
   def __init__(self, model_dir, method, splits, builders, strategy, seed, batch_size,
                eval_batch_size, game_epochs, tau_schedule, augment_fn, summary=True,
-               init_from=None, log=print):
+               init_from=None, log=print, data_fingerprint="", pretrain_cache_dir=None,
+               partner_eval_every=5):
     self.model_dir, self.method, self.splits = model_dir, method, splits
     self.strategy, self.seed, self.batch_size = strategy, int(seed), int(batch_size)
     self.game_epochs, self.tau_schedule, self.augment_fn = game_epochs, tau_schedule, augment_fn
     self.log, self.init_from = log, init_from
+    self.data_fingerprint = data_fingerprint
+    self.cache = PretrainCache(pretrain_cache_dir) if pretrain_cache_dir else None
+    self.partner_eval_every = max(1, int(partner_eval_every))
+    self.selected = method.selected_player
+    if self.selected not in method.players or self.selected not in _PREFIX:
+      raise UserError(f"{method.name}: selected_player {self.selected!r} must be the classifier "
+                      f"or the teacher, and one of its players {method.players}.")
+    self.prefix = _PREFIX[self.selected]
     self.n = len(splits.y_train)
     if self.n < self.batch_size:
       raise UserError(f"batch_size = {batch_size} is larger than n = {self.n}: lower "
@@ -115,9 +137,14 @@ class Runner:
                            ("test", splits.x_test, splits.y_test)) if len(y)}
 
     with strategy.scope():
-      self.models = {p: builders[p](input_shape=self.input_shape,
-                                    num_classes=splits.num_classes, name=p)
-                     for p in method.players}
+      self.models = {}
+      for p in method.players:
+        keras.utils.set_random_seed(_player_seed(seed, p))  # initialisation and dropout seeds
+        self.models[p] = builders[p](input_shape=self.input_shape,
+                                     num_classes=splits.num_classes, name=p)
+      # tf.data shuffles combine their seeds with the global one: make it the same whichever
+      # players were built.
+      keras.utils.set_random_seed(self.seed)
       self.pre_opts = {p: keras.optimizers.Adam(self.settings[p]["pretrain_learning_rate"])
                        for p in method.players}
       self.game_opts = {p: keras.optimizers.Adam(self.settings[p]["game_learning_rate"])
@@ -136,11 +163,13 @@ class Runner:
     self.bad_epochs = tf.Variable(0, trainable=False, dtype=tf.int64, name="bad_epochs")
     # Keras keeps its dropout seed states out of its checkpoints; saving them makes a resumed
     # run draw the same dropout masks as an uninterrupted one.
+    self.dropout_seeds = {p: [v for v in m.non_trainable_variables
+                              if "seed_generator" in v.path]
+                          for p, m in self.models.items()}
     self.checkpoint = tf.train.Checkpoint(
         **{f"{p}": m for p, m in self.models.items()},
-        **{f"dropout_seeds_{p}": [v.value for v in m.non_trainable_variables
-                                  if "seed_generator" in v.path]
-           for p, m in self.models.items()},
+        **{f"dropout_seeds_{p}": [v.value for v in seeds]
+           for p, seeds in self.dropout_seeds.items()},
         **{f"pretrain_optimizer_{p}": o for p, o in self.pre_opts.items()},
         **{f"game_optimizer_{p}": o for p, o in self.game_opts.items()},
         tau=self.tau, rng_counter=self.rng_counter, phase_index=self.phase_index,
@@ -186,7 +215,7 @@ class Runner:
     elif kind == _GAME and "game" in self.record:
       game = self.record["game"]
       game["epochs"] = [e for e in game.get("epochs", []) if e["epoch"] <= done]
-      game.update(run_metrics.summarize_game(game["epochs"]))
+      game.update(run_metrics.summarize_game(game["epochs"], self.prefix))
 
   def _save(self):
     """metrics.json first, then the checkpoint: on resume the checkpoint is the truth and
@@ -269,8 +298,11 @@ class Runner:
     start = time.time()
     while int(self.phase_index) < len(self.phases):
       kind, player = self.phases[int(self.phase_index)]
+      block = _PLAYER_INDEX[player] if kind == "pretrain" else _GAME_INDEX
+      if int(self.phase_epoch) == 0:  # a phase's step seeds do not depend on earlier phases
+        self.rng_counter.assign(block * _COUNTER_BLOCK)
       if kind == "pretrain":
-        self._pretrain(player, int(self.phase_index))
+        self._pretrain(player)
       else:
         self._game()
       self.phase_index.assign_add(1)
@@ -284,24 +316,43 @@ class Runner:
                                    for name, fn in self.compiled.items()}
     return self.record
 
-  def _pretrain(self, player, index):
+  def _cache_key(self, player, batch_size):
+    settings = {k: v for k, v in self.settings[player].items() if k != "game_learning_rate"}
+    settings["pretrain_batch_size"] = batch_size
+    if settings["pretrain_augment"]:
+      settings["augment"] = [getattr(self.augment_fn, "__name__", repr(self.augment_fn)),
+                             gin.config_str()]
+    return cache_key(player, self.models[player], self.seed, self.data_fingerprint, settings)
+
+  def _load_pretrained(self, player, source, info, weights, **provenance):
+    self.models[player].load_weights(source)
+    outputs.save_weights_atomic(self.models[player], weights)
+    info.update(val_accuracy=self.evaluate(player, "val"),
+                test_accuracy=self.evaluate(player, "test"), **provenance)
+    self.log(f"{player}: pretrained weights loaded from {source} (val "
+             f"{info['val_accuracy']}, test {info['test_accuracy']})")
+
+  def _pretrain(self, player):
     model, opt = self.models[player], self.pre_opts[player]
     settings = self.settings[player]
     batch_size = int(settings["pretrain_batch_size"] or self.batch_size)
     steps = self.n // batch_size
     info = self.record.setdefault("pretrain", {}).setdefault(player, {"curve": []})
     weights = self._weights_path(f"pretrained_{player}")
+    fields, key = self._cache_key(player, batch_size)
+    info["cache_key"] = key
     if self.init_from:
       source = os.path.join(self.init_from, "weights", f"pretrained_{player}.weights.h5")
       if not os.path.exists(source):
         raise CheckpointError(f"init_from: {source} does not exist; point init_from at the "
                               "model_dir of a run whose pretraining has finished.")
-      model.load_weights(source)
-      outputs.save_weights_atomic(model, weights)
-      info.update(loaded_from=source, val_accuracy=self.evaluate(player, "val"),
-                  test_accuracy=self.evaluate(player, "test"))
-      self.log(f"{player}: pretrained weights loaded from {source} (val "
-               f"{info['val_accuracy']}, test {info['test_accuracy']})")
+      self._load_pretrained(player, source, info, weights, loaded_from=source)
+      return
+    hit = self.cache.lookup(player, key) if self.cache and int(self.phase_epoch) == 0 else None
+    if hit:
+      source, entry = hit
+      self._load_pretrained(player, source, info, weights, cached_from=os.path.dirname(source),
+                            cached_pretraining=entry.get("info", {}))
       return
     epochs, patience = settings["pretrain_epochs"], settings["pretrain_patience"]
     augment = self.augment_fn if settings["pretrain_augment"] else no_augment
@@ -313,7 +364,8 @@ class Runner:
       if patience and int(self.bad_epochs) >= patience:
         break  # checked first, so a run killed right after the last epoch stops here too
       t0 = time.time()
-      out = {k: float(v) for k, v in fn(self._batches(batch_size, (index + 1) * 100000 + epoch),
+      stream = (_PLAYER_INDEX[player] + 1) * 100000 + epoch
+      out = {k: float(v) for k, v in fn(self._batches(batch_size, stream),
                                         tf.constant(steps)).items()}
       _check_finite(out, f"pretraining of the {player} (epoch {epoch + 1})")
       val = self.evaluate(player, "val")
@@ -343,19 +395,45 @@ class Runner:
     self.log(f"pretrained {player}: best val {info['val_accuracy']} at epoch "
              f"{info.get('best_epoch')} of {info['epochs_run']}, test {info['test_accuracy']}, "
              f"{info['seconds']:.1f} s")
+    if self.cache and os.path.exists(weights):
+      summary = {k: v for k, v in info.items() if k != "curve"}
+      info["published_to"] = self.cache.publish(player, key, fields, weights,
+                                                dict(summary, model_dir=self.model_dir))
 
-  def _evaluate_players(self):
+  def _evaluate_players(self, epoch=None):
+    """Accuracies of C and T on the n training images (no augmentation), validation and test.
+
+    After pretraining (epoch None) every player is evaluated. In the game: the selected player
+    every epoch; other trained players every `partner_eval_every` epochs and at the last one
+    (a LeNet pass over 15k images costs as much as a KDGAN training pass at n = 100); frozen
+    players never again.
+    """
     record = {}
-    for player, prefix in (("classifier", "c"), ("teacher", "t")):
-      if player in self.models:
-        for split in ("train", "val", "test"):  # train: the n images, no augmentation
-          record[f"{prefix}_{split}_accuracy"] = self.evaluate(player, split)
+    for player, prefix in _PREFIX.items():
+      if player not in self.models:
+        continue
+      if epoch is not None and player != self.selected:
+        if player not in self.method.trained_players:
+          continue
+        if epoch % self.partner_eval_every and epoch != self.game_epochs:
+          continue
+      for split in ("train", "val", "test"):
+        record[f"{prefix}_{split}_accuracy"] = self.evaluate(player, split)
     return record
+
+  def _reset_dropout_seeds(self):
+    """Game dropout masks from (seed, player), whether the player was pretrained in this run or
+    loaded from the cache (whose dropout state after pretraining is not stored)."""
+    for player, variables in self.dropout_seeds.items():
+      for i, var in enumerate(variables):
+        var.assign(tf.constant([_player_seed(self.seed, player, salt=1 + i), 0], var.dtype))
 
   def _game(self):
     game = self.record.setdefault("game", {"epochs": []})
     if "pretrained" not in game:
       game["pretrained"] = dict(epoch=0, **self._evaluate_players())
+    if int(self.phase_epoch) == 0:
+      self._reset_dropout_seeds()
     ctx = StepContext(self.models, self.game_opts, self.tau, self.splits.num_classes,
                       self.batch_size, self.augment_fn)
     phases = self.method.phases(ctx)
@@ -376,15 +454,15 @@ class Runner:
         entry.update({k: float(v) for k, v in fn(it, tf.constant(phase.passes * steps)).items()})
       _check_finite(entry, f"game epoch {epoch + 1}")
       entry["train_seconds"] = time.time() - t0
-      entry.update(self._evaluate_players())
+      entry.update(self._evaluate_players(epoch + 1))
       entry["seconds"] = time.time() - t0
       game["epochs"].append(entry)
-      if entry.get("c_val_accuracy") is not None and entry["c_val_accuracy"] > float(
-          self.best_val):
-        self.best_val.assign(entry["c_val_accuracy"])
-        outputs.save_weights_atomic(self.models["classifier"],
-                                    self._weights_path("best_classifier"))
-      game.update(run_metrics.summarize_game(game["epochs"]))
+      val = entry.get(f"{self.prefix}_val_accuracy")
+      if val is not None and val > float(self.best_val):
+        self.best_val.assign(val)
+        outputs.save_weights_atomic(self.models[self.selected],
+                                    self._weights_path(f"best_{self.selected}"))
+      game.update(run_metrics.summarize_game(game["epochs"], self.prefix))
       with self.writer.as_default(step=epoch + 1):
         for key, value in entry.items():
           if key != "epoch" and value is not None:
@@ -392,8 +470,9 @@ class Runner:
       log(self._epoch_line(entry))
       self.phase_epoch.assign(epoch + 1)
       self._save()
-    if "classifier" in self.models and os.path.exists(self._weights_path("best_classifier")):
-      self.models["classifier"].load_weights(self._weights_path("best_classifier"))
+    best = self._weights_path(f"best_{self.selected}")
+    if os.path.exists(best):
+      self.models[self.selected].load_weights(best)
 
   def _epoch_line(self, e):
     def fmt(key):
@@ -401,7 +480,9 @@ class Runner:
       return "-" if v is None else f"{v:.4f}"
     losses = " ".join(f"{k}={e[k]:.4f}" for k in e if k.endswith(("loss", "_adversarial",
                                                                    "_distill")))
+    accuracies = "".join(
+        f"{prefix.upper()} val {fmt(f'{prefix}_val_accuracy')} test "
+        f"{fmt(f'{prefix}_test_accuracy')} | "
+        for player, prefix in _PREFIX.items() if player in self.method.trained_players)
     return (f"epoch {e['epoch']:3d}/{self.game_epochs} tau={e['tau']:.3f} {losses} | "
-            f"C val {fmt('c_val_accuracy')} test {fmt('c_test_accuracy')} | "
-            f"T val {fmt('t_val_accuracy')} test {fmt('t_test_accuracy')} | "
-            f"{e['seconds']:.1f}s")
+            f"{accuracies}{e['seconds']:.1f}s")

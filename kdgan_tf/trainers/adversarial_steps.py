@@ -1,0 +1,80 @@
+"""Step functions of the adversarial games (KDGAN, NaGAN, KDGAN-WO-GM), shared by their modules.
+
+D scores (image, label) pairs: true labels against labels sampled from the generators (C, and
+T in KDGAN). A generator (C or T) descends on `adv_weight` times its adversarial value, whose
+gradient comes from a selectable estimator (kdgan_tf/estimators), plus optional distillation
+from a partner and an optional hard-label term.
+"""
+import tensorflow as tf
+
+from kdgan_tf.estimators import sample_labels
+from kdgan_tf.losses import cross_entropy, discriminator_loss, pair_score
+from kdgan_tf.trainers.base import split_seed
+
+
+def discriminator_accuracies(d_logits, true_onehot, fake_samples):
+  """D's accuracy on true pairs (p_d > 0.5) and on generated pairs (p_d < 0.5), per example.
+
+  Measured on the batch D is trained on, with D's dropout on (no extra forward pass)."""
+  true_acc = tf.cast(pair_score(d_logits, true_onehot) > 0.0, tf.float32)
+  fake_acc = tf.reduce_mean(tf.cast(pair_score(d_logits, fake_samples) < 0.0, tf.float32), -1)
+  return true_acc, fake_acc
+
+
+def discriminator_step(ctx, num_negatives, alpha=1.0, with_teacher=True):
+  """D's update against C's samples (weight alpha) and, in KDGAN, T's (weight 1 - alpha).
+
+  The generators are sampled in inference mode (no dropout); D learns on hard sampled labels.
+  """
+  c, d = ctx.models["classifier"], ctx.models["discriminator"]
+  t = ctx.models["teacher"] if with_teacher else None
+
+  def step(images, labels, seed):
+    aug_seed, c_seed, t_seed = split_seed(seed, 3)
+    x = ctx.augment_fn(images, aug_seed)
+    true = tf.one_hot(labels, ctx.num_classes)
+    z_c = sample_labels(c(x, training=False), num_negatives, c_seed)
+    z_t = sample_labels(t(x, training=False), num_negatives, t_seed) if with_teacher else None
+    with tf.GradientTape() as tape:
+      g = d(x, training=True)
+      loss = ctx.mean_over_batch(discriminator_loss(g, true, z_c, z_t, alpha))
+      total = loss + ctx.regularization("discriminator")
+    ctx.apply("discriminator", tape, total)
+    fakes = tf.concat([z_c, z_t], axis=1) if with_teacher else z_c
+    true_acc, fake_acc = discriminator_accuracies(g, true, fakes)
+    return {"d_loss": loss, "d_acc_true": ctx.mean_over_batch(true_acc),
+            "d_acc_generated": ctx.mean_over_batch(fake_acc)}
+
+  return step
+
+
+def generator_step(ctx, player, adv_weight, estimator, partner=None, distill_loss=None,
+                   distill_weight=0.0, supervised_weight=0.0):
+  """C's (or T's) update: adv_weight * adversarial term against D (gradient from `estimator`)
+  + distill_weight * distillation from `partner` (inference mode) + supervised_weight * CE."""
+  gen, d = ctx.models[player], ctx.models["discriminator"]
+  other = ctx.models[partner] if partner else None
+  prefix = "c" if player == "classifier" else "t"
+
+  def step(images, labels, seed):
+    aug_seed, est_seed = split_seed(seed, 2)
+    x = ctx.augment_fn(images, aug_seed)
+    d_logits = d(x, training=False)
+    partner_logits = other(x, training=False) if other is not None else None
+    with tf.GradientTape() as tape:
+      logits = gen(x, training=True)
+      adv = estimator(logits, d_logits, ctx.tau, est_seed)
+      total = adv_weight * ctx.mean_over_batch(adv.surrogate) + ctx.regularization(player)
+      metrics = {f"{prefix}_adversarial": ctx.mean_over_batch(adv.value)}
+      if other is not None:
+        distill = ctx.mean_over_batch(distill_loss(logits, partner_logits))
+        total += distill_weight * distill
+        metrics[f"{prefix}_distill"] = distill
+      if supervised_weight:
+        supervised = ctx.mean_over_batch(cross_entropy(labels, logits))
+        total += supervised_weight * supervised
+        metrics[f"{prefix}_supervised"] = supervised
+    ctx.apply(player, tape, total)
+    return metrics
+
+  return step

@@ -1,0 +1,128 @@
+"""Every method runs through the one shared loop; pretrained players are cached and reused."""
+import json
+import os
+
+import gin
+import h5py
+import numpy as np
+import pytest
+
+from conftest import TINY_GIN
+from kdgan_tf import experiment
+from kdgan_tf.models import mlp_classifier
+from kdgan_tf.train import parse_config
+from kdgan_tf.trainers import METHODS
+from kdgan_tf.trainers.pretrain_cache import cache_key
+
+GIN_FILES = {"supervised_c": "supervised_c.gin", "supervised_t": "supervised_t.gin",
+             "mimic": "mimic.gin", "distn": "distn.gin", "noisy": "noisy.gin",
+             "codis": "codis.gin", "nagan": "nagan.gin", "kdgan_wo_gm": "kdgan_wo_gm.gin",
+             "kdgan": "kdgan.gin"}
+
+
+def _run(model_dir, npz, gin_file, *bindings):
+  gin.clear_config()
+  try:
+    parse_config([TINY_GIN, gin_file], [
+        f"load_image_classification.original_order_npz = '{npz}'",
+        "run_experiment.game_epochs = 1", *bindings])
+    return experiment.run_experiment(str(model_dir), log=lambda message: None)
+  finally:
+    gin.clear_config()
+
+
+def _h5_arrays(path):
+  arrays = []
+  with h5py.File(path, "r") as f:
+    f.visititems(lambda name, obj: arrays.append(np.array(obj))
+                 if isinstance(obj, h5py.Dataset) else None)
+  return arrays
+
+
+def test_every_method_has_a_gin_file():
+  assert set(GIN_FILES) == set(METHODS)
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+  """One folder for all method runs, so they share one pretraining cache beside them."""
+  return tmp_path_factory.mktemp("methods")
+
+
+@pytest.mark.parametrize("method", sorted(GIN_FILES))
+def test_method_trains_its_player_and_writes_its_outputs(method, runs_dir, tiny_npz):
+  model_dir = runs_dir / method
+  record = _run(model_dir, tiny_npz, GIN_FILES[method])
+  assert record["finished"] and record["method"] == method
+  player = METHODS[method]().selected_player
+  assert record["selected_player"] == player
+  # The game moved the selected player away from its pretrained weights.
+  before = _h5_arrays(model_dir / "weights" / f"pretrained_{player}.weights.h5")
+  after = _h5_arrays(model_dir / "weights" / f"best_{player}.weights.h5")
+  assert len(before) == len(after) > 0
+  assert any(not np.array_equal(a, b) for a, b in zip(before, after))
+  # Every logged loss and accuracy is finite.
+  (epoch,) = record["game"]["epochs"]
+  losses = {k: v for k, v in epoch.items() if k not in ("epoch", "tau")}
+  assert len(losses) >= 4 and all(v is not None and np.isfinite(v) for v in losses.values())
+  prefix = "c" if player == "classifier" else "t"
+  assert record["game"]["selected"]["test_accuracy"] == epoch[f"{prefix}_test_accuracy"]
+  for name in ("metrics.json", "config.gin", "operative_config.gin", "checkpoints/checkpoint"):
+    assert (model_dir / name).exists(), name
+  exported = (model_dir / "classifier.tflite").exists()
+  assert exported == (player == "classifier")
+  with open(model_dir / "operative_config.gin") as f:
+    assert f"run_experiment.method = @{METHODS[method].__name__}()" in f.read()
+
+
+def test_each_player_was_pretrained_once_for_all_methods(runs_dir):
+  """Across the method runs above (same data and seed), each player was pretrained by the first
+  run that needed it and loaded from the cache by every later one."""
+  records = [json.loads((runs_dir / m / "metrics.json").read_text()) for m in GIN_FILES
+             if (runs_dir / m / "metrics.json").exists()]
+  if len(records) < len(GIN_FILES):
+    pytest.skip("needs the parametrized method runs of this module")
+  for player in ("classifier", "teacher", "discriminator"):
+    infos = [r["pretrain"][player] for r in records if player in r["pretrain"]]
+    pretrained = [i for i in infos if "cached_from" not in i]
+    assert len(pretrained) == 1 and len(infos) >= 3, player
+    assert len({i["cache_key"] for i in infos}) == 1, player
+
+
+def test_cached_players_give_the_same_game_as_fresh_pretraining(tmp_path, tiny_npz):
+  fresh = _run(tmp_path / "fresh", tiny_npz, "kdgan.gin",
+               "run_experiment.pretrain_cache_dir = None")
+  _run(tmp_path / "fill", tiny_npz, "supervised_t.gin")  # publishes T only
+  cached = _run(tmp_path / "cached", tiny_npz, "kdgan.gin")
+  assert "cached_from" in cached["pretrain"]["teacher"]
+  assert "cached_from" not in cached["pretrain"]["classifier"]
+  strip = lambda entries: [{k: v for k, v in e.items() if "seconds" not in k} for e in entries]
+  assert strip(cached["game"]["epochs"]) == strip(fresh["game"]["epochs"])
+  assert cached["game"]["pretrained"] == fresh["game"]["pretrained"]
+
+
+def test_cache_key_changes_with_data_seed_architecture_and_settings():
+  import keras  # pylint: disable=g-import-not-at-top
+  settings = {"pretrain_epochs": 2, "pretrain_batch_size": 10}
+  model = mlp_classifier((4, 4, 1), 3, hidden_units=(5,))
+  keras.layers.Dense(2)  # shift Keras' automatic layer numbering: names must not matter
+  same = mlp_classifier((4, 4, 1), 3, hidden_units=(5,))
+  assert [l.name for l in model.layers] != [l.name for l in same.layers]
+  _, key = cache_key("classifier", model, 0, "data-a", settings)
+  assert cache_key("classifier", same, 0, "data-a", settings)[1] == key
+  assert cache_key("classifier", model, 1, "data-a", settings)[1] != key
+  assert cache_key("classifier", model, 0, "data-b", settings)[1] != key
+  assert cache_key("teacher", model, 0, "data-a", settings)[1] != key
+  assert cache_key("classifier", model, 0, "data-a", dict(settings, pretrain_epochs=3))[1] != key
+  wider = mlp_classifier((4, 4, 1), 3, hidden_units=(6,))
+  assert cache_key("classifier", wider, 0, "data-a", settings)[1] != key
+  regularised = mlp_classifier((4, 4, 1), 3, hidden_units=(5,), weight_decay=1e-3)
+  assert cache_key("classifier", regularised, 0, "data-a", settings)[1] != key
+
+
+def test_another_n_pretrains_again(tmp_path, tiny_npz):
+  first = _run(tmp_path / "n40", tiny_npz, "supervised_c.gin")
+  other = _run(tmp_path / "n30", tiny_npz, "supervised_c.gin", "load_image_classification.n = 30")
+  assert first["pretrain"]["classifier"]["cache_key"] != other["pretrain"]["classifier"][
+      "cache_key"]
+  assert "cached_from" not in other["pretrain"]["classifier"]
