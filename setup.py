@@ -6,6 +6,7 @@ setup(
     version="0.1.0",
     description="KDGAN: knowledge distillation with generative adversarial networks, in TF2/Keras",
     packages=find_packages(include=["kdgan_tf", "kdgan_tf.*"]),
+    package_data={"kdgan_tf": ["reference/*.json"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.18",

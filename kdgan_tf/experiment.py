@@ -123,7 +123,8 @@ def run_experiment(model_dir, strategy=None, method=None,
                   pretrain_cache_dir=pretrain_cache_dir or None,
                   partner_eval_every=partner_eval_every)
   record = runner.record
-  record.update(method=method.name, selected_player=method.selected_player, seed=seed, data_fingerprint=fingerprint,
+  record.update(method=method.name, selected_player=method.selected_player,
+                dataset=splits.name, seed=seed, data_fingerprint=fingerprint,
                 n=len(splits.y_train),
                 validation_size=len(splits.y_val), test_size=len(splits.y_test),
                 batch_size=batch_size, game_epochs=game_epochs, augment=augment,

@@ -1,8 +1,12 @@
-"""Summarise finished runs: python -m kdgan_tf.summarize MODEL_DIR [MODEL_DIR ...]
+"""Summarise finished runs: python -m kdgan_tf.summarize [--by_method] MODEL_DIR [...]
 
-Prints, per run and as mean ± std over the runs given, C's test accuracy at the validation-
-selected epoch (honest protocol), at the last epoch, the pretrained C before the game, and the
-best test accuracy seen (authors' protocol, labelled as such), plus seconds per game epoch.
+Default: prints, per run and as mean ± std over the runs given, C's test accuracy at the
+validation-selected epoch (honest protocol), at the last epoch, the pretrained C before the game,
+and the best test accuracy seen (authors' protocol, labelled as such), plus seconds per epoch.
+
+--by_method: one markdown row per (dataset, n, method) over its seeds, beside the paper's Table 1
+number (kdgan_tf/reference/paper_table1.json, which names its source); the selected player's
+accuracy (the teacher's for supervised_t).
 """
 import json
 import os
@@ -34,6 +38,11 @@ def run_row(record):
   return row
 
 
+def _read(model_dir):
+  with open(os.path.join(model_dir, "metrics.json")) as f:
+    return json.load(f)
+
+
 def mean_std(values):
   """(mean, sample std) of the non-None values; std is 0 for a single value."""
   values = [v for v in values if v is not None]
@@ -42,15 +51,75 @@ def mean_std(values):
   return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
+PAPER_TABLE1 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference",
+                            "paper_table1.json")
+PAPER_ROW = {"mimic": "MIMIC", "distn": "DISTN", "noisy": "NOISY", "codis": "CODIS",
+             "nagan": "NaGAN", "kdgan": "KDGAN"}
+METHOD_ORDER = ("supervised_c", "mimic", "distn", "noisy", "codis", "nagan", "kdgan_wo_gm",
+                "kdgan", "supervised_t")
+
+
+def paper_number(paper, dataset, n, method):
+  """(mean, std) of the paper's Table 1 cell, or None."""
+  column = f"{dataset}_n{n}"
+  row = paper["rows"].get(PAPER_ROW.get(method, ""))
+  if row is None or column not in paper["columns"]:
+    return None
+  return tuple(row[paper["columns"].index(column)])
+
+
+def _pct(mean, std):
+  return "-" if mean is None else f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
+def method_rows(records, paper):
+  """Markdown rows (dataset, n, method) -> mean ± std over seeds of the selected player."""
+  groups = {}
+  for record in records:
+    key = (record.get("dataset", "mnist"), record.get("n"), record.get("method"))
+    groups.setdefault(key, []).append(record)
+  order = lambda k: (k[0], k[1], METHOD_ORDER.index(k[2]) if k[2] in METHOD_ORDER else 99)
+  lines = ["| dataset | n | method | seeds | pretrained | selected on val (honest) | best test "
+           "(authors' rule) | paper | game s/run | pretraining s/run |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+  for key in sorted(groups, key=order):
+    runs = groups[key]
+    prefix = "t" if runs[0].get("selected_player") == "teacher" else "c"
+    pretrained = mean_std([_get(r, ("game", "pretrained", f"{prefix}_test_accuracy"))
+                           for r in runs])
+    honest = mean_std([_get(r, ("game", "selected", "test_accuracy")) for r in runs])
+    best = mean_std([_get(r, ("game", "authors_protocol", "test_accuracy")) for r in runs])
+    game_s = mean_std([sum(e["seconds"] for e in _get(r, ("game", "epochs")) or [])
+                       for r in runs])
+    pre_s = mean_std([sum(p.get("seconds", 0.0) for p in (r.get("pretrain") or {}).values())
+                      for r in runs])
+    ref = paper_number(paper, *key)
+    lines.append(
+        f"| {key[0]} | {key[1]} | {key[2]} | {len(runs)} "
+        f"(seeds {','.join(str(r.get('seed')) for r in sorted(runs, key=lambda r: r['seed']))})"
+        f" | {_pct(*pretrained)} | **{_pct(*honest)}** | {_pct(*best)} | "
+        f"{'-' if ref is None else f'{ref[0]:.2f} ± {ref[1]:.2f}'} | "
+        f"{game_s[0]:.0f} | {pre_s[0]:.0f} |")
+  return lines
+
+
 def main(argv):
   dirs = argv[1:]
+  if dirs and dirs[0] == "--by_method":
+    records = []
+    for d in dirs[1:]:
+      record = _read(d)
+      if record.get("finished"):
+        records.append(record)
+    with open(PAPER_TABLE1) as f:
+      paper = json.load(f)
+    print("\n".join(method_rows(records, paper)))
+    print(f"\nPaper column: {paper['source']}.")
+    return 0
   if not dirs:
     print(__doc__.strip().splitlines()[0], file=sys.stderr)
     return 2
-  rows = []
-  for d in dirs:
-    with open(os.path.join(d, "metrics.json")) as f:
-      rows.append((d, run_row(json.load(f))))
+  rows = [(d, run_row(_read(d))) for d in dirs]
   names = [name for name, _ in COLUMNS] + ["s/epoch"]
   print(" | ".join(["run"] + names))
   for d, row in rows:

@@ -66,3 +66,34 @@ def test_summarize_rows_and_mean_std():
   mean, std = mean_std([0.7, 0.8, None])
   assert mean == pytest.approx(0.75) and std == pytest.approx(0.0707106781)
   assert mean_std([None]) == (None, None) and mean_std([0.5]) == (0.5, 0.0)
+
+
+def _record(method, seed, test, best, selected_player="classifier", pretrained=0.7):
+  prefix = "t" if selected_player == "teacher" else "c"
+  return {"dataset": "mnist", "n": 100, "method": method, "seed": seed, "finished": True,
+          "selected_player": selected_player,
+          "pretrain": {"classifier": {"seconds": 10.0}},
+          "game": {"pretrained": {f"{prefix}_test_accuracy": pretrained},
+                   "selected": {"test_accuracy": test},
+                   "authors_protocol": {"test_accuracy": best},
+                   "epochs": [{"seconds": 2.0}, {"seconds": 3.0}]}}
+
+
+def test_method_table_groups_seeds_and_sits_beside_the_paper():
+  from kdgan_tf.summarize import method_rows  # pylint: disable=g-import-not-at-top
+  paper = {"columns": ["mnist_n100", "mnist_n1000"],
+           "rows": {"KDGAN": [[77.95, 0.05], [96.42, 0.05]]}}
+  records = [_record("kdgan", 1, 0.78, 0.80), _record("kdgan", 0, 0.76, 0.79),
+             _record("supervised_t", 0, 0.86, 0.87, "teacher", pretrained=0.85),
+             _record("supervised_c", 0, 0.75, 0.76)]
+  lines = method_rows(records, paper)
+  assert len(lines) == 2 + 3
+  # Table 1 order: supervised_c first, kdgan, supervised_t last.
+  assert [line.split(" | ")[2] for line in lines[2:]] == ["supervised_c", "kdgan", "supervised_t"]
+  kdgan = lines[3].split(" | ")
+  assert kdgan[3] == "2 (seeds 0,1)"
+  assert kdgan[5] == "**77.00 ± 1.41**"  # mean and sample std of 76 and 78
+  assert kdgan[6] == "79.50 ± 0.71" and kdgan[7] == "77.95 ± 0.05"
+  assert kdgan[8] == "5" and kdgan[9] == "10 |"
+  teacher = lines[4].split(" | ")
+  assert teacher[4] == "85.00 ± 0.00" and teacher[7] == "-"  # no paper row for SUPERVISED-T

@@ -81,4 +81,5 @@ def load_image_classification(name="mnist", n=100, subset_rule="stratified", sub
   return DataSplits(
       x_train=_to_float(x_train[train_idx]), y_train=y_train[train_idx].astype(np.int32),
       x_val=_to_float(x_train[val_idx]), y_val=y_train[val_idx].astype(np.int32),
-      x_test=_to_float(x_test), y_test=y_test.astype(np.int32), num_classes=num_classes)
+      x_test=_to_float(x_test), y_test=y_test.astype(np.int32), num_classes=num_classes,
+      name=name)

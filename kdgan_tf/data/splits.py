@@ -18,8 +18,11 @@ import numpy as np
 from kdgan_tf.errors import UserError
 
 DataSplits = collections.namedtuple(
-    "DataSplits", ["x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "num_classes"])
-"""Images float32 in [0, 1] with shape [N, H, W, C]; labels int32 [N]."""
+    "DataSplits",
+    ["x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "num_classes", "name"],
+    defaults=("unnamed",))
+"""Images float32 in [0, 1] with shape [N, H, W, C]; labels int32 [N]; `name` of the dataset
+(recorded in metrics.json and used to group runs in reports)."""
 
 SUBSET_RULES = ("stratified", "last")
 
