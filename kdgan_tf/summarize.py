@@ -54,22 +54,29 @@ def mean_std(values):
 PAPER_TABLE1 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference",
                             "paper_table1.json")
 PAPER_ROW = {"mimic": "MIMIC", "distn": "DISTN", "noisy": "NOISY", "codis": "CODIS",
-             "nagan": "NaGAN", "kdgan": "KDGAN"}
+             "nagan": "NaGAN", "kdgan": "KDGAN", "kdgan_wo_gm": "KDGAN-WO-GM"}
 METHOD_ORDER = ("supervised_c", "mimic", "distn", "noisy", "codis", "nagan", "kdgan_wo_gm",
                 "kdgan", "supervised_t")
 
 
 def paper_number(paper, dataset, n, method):
   """(mean, std) of the paper's Table 1 cell, or None."""
-  column = f"{dataset}_n{n}"
-  row = paper["rows"].get(PAPER_ROW.get(method, ""))
-  if row is None or column not in paper["columns"]:
-    return None
-  return tuple(row[paper["columns"].index(column)])
+  column, name = f"{dataset}_n{n}", PAPER_ROW.get(method, "")
+  row = paper["rows"].get(name)
+  if row is not None and column in paper["columns"]:
+    return tuple(row[paper["columns"].index(column)])
+  cell = paper.get("text_numbers", {}).get("rows", {}).get(name, {}).get(column)
+  return tuple(cell) if cell else None
 
 
 def _pct(mean, std):
   return "-" if mean is None else f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
+def _paper_cell(ref):
+  if ref is None:
+    return "-"
+  return f"{ref[0]:.2f}" + ("" if ref[1] is None else f" ± {ref[1]:.2f}")
 
 
 def method_rows(records, paper):
@@ -98,7 +105,7 @@ def method_rows(records, paper):
         f"| {key[0]} | {key[1]} | {key[2]} | {len(runs)} "
         f"(seeds {','.join(str(r.get('seed')) for r in sorted(runs, key=lambda r: r['seed']))})"
         f" | {_pct(*pretrained)} | **{_pct(*honest)}** | {_pct(*best)} | "
-        f"{'-' if ref is None else f'{ref[0]:.2f} ± {ref[1]:.2f}'} | "
+        f"{_paper_cell(ref)} | "
         f"{game_s[0]:.0f} | {pre_s[0]:.0f} |")
   return lines
 
