@@ -126,3 +126,19 @@ def test_another_n_pretrains_again(tmp_path, tiny_npz):
   assert first["pretrain"]["classifier"]["cache_key"] != other["pretrain"]["classifier"][
       "cache_key"]
   assert "cached_from" not in other["pretrain"]["classifier"]
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: METHODS["distn"](soft_weight=1.5), "soft_weight"),
+    (lambda: METHODS["distn"](temperature=0.0), "temperature"),
+    (lambda: METHODS["mimic"](hard_weight=-0.1), "hard_weight"),
+    (lambda: METHODS["noisy"](dropout_ratio=1.0), "dropout_ratio"),
+    (lambda: METHODS["codis"](temperature=-1.0), "temperature"),
+    (lambda: METHODS["nagan"](d_passes=-1), "d_passes"),
+    (lambda: METHODS["supervised_c"](passes=-2), "passes"),
+    (lambda: METHODS["kdgan_wo_gm"](alpha=2.0), "alpha"),
+])
+def test_bad_method_settings_fail_with_a_message(make, match):
+  from kdgan_tf.errors import UserError  # pylint: disable=g-import-not-at-top
+  with pytest.raises(UserError, match=match):
+    make()

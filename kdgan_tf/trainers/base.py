@@ -9,6 +9,8 @@ import collections
 
 import tensorflow as tf
 
+from kdgan_tf.errors import UserError
+
 GamePhase = collections.namedtuple("GamePhase", ["name", "passes", "step_fn"])
 """One phase of a game epoch: `passes` passes over the n training images (floor(n/B) steps each)
 of `step_fn(images, labels, seed) -> {metric_name: scalar}`, run inside `strategy.run`.
@@ -50,6 +52,13 @@ class StepContext:
 def split_seed(seed, num):
   """`num` independent stateless seeds from one int [2] seed."""
   return tf.unstack(tf.random.experimental.stateless_split(seed, num=num))
+
+
+def check_passes(method, **passes):
+  """Passes per game epoch are counts: a negative one is a gin typo, not a request."""
+  for key, value in passes.items():
+    if value < 0:
+      raise UserError(f"{method}.{key} must be >= 0, got {value}.")
 
 
 class Method:

@@ -20,8 +20,7 @@ import tensorflow as tf
 
 from kdgan_tf.errors import UserError
 from kdgan_tf.losses import cross_entropy, kl_softened
-from kdgan_tf.trainers.base import GamePhase, Method, split_seed
-from kdgan_tf.trainers.kdgan import check_passes
+from kdgan_tf.trainers.base import GamePhase, Method, check_passes, split_seed
 
 
 def codistillation_loss(labels, own_logits, other_logits, distill_loss, distill_weight):

@@ -10,9 +10,8 @@ import gin
 
 from kdgan_tf.errors import UserError
 from kdgan_tf.losses import hinton_distillation
-from kdgan_tf.trainers.base import GamePhase, Method
+from kdgan_tf.trainers.base import GamePhase, Method, check_passes
 from kdgan_tf.trainers.distillation_steps import student_step
-from kdgan_tf.trainers.kdgan import check_passes
 
 
 @gin.configurable

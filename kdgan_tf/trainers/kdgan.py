@@ -21,13 +21,7 @@ from kdgan_tf.errors import UserError
 from kdgan_tf.estimators import concrete_pathwise
 from kdgan_tf.losses import l2_logits
 from kdgan_tf.trainers.adversarial_steps import discriminator_step, generator_step
-from kdgan_tf.trainers.base import GamePhase, Method
-
-
-def check_passes(method, **passes):
-  for key, value in passes.items():
-    if value < 0:
-      raise UserError(f"{method}.{key} must be >= 0, got {value}.")
+from kdgan_tf.trainers.base import GamePhase, Method, check_passes
 
 
 @gin.configurable

@@ -13,8 +13,7 @@ import gin
 
 from kdgan_tf.estimators import reinforce
 from kdgan_tf.trainers.adversarial_steps import discriminator_step, generator_step
-from kdgan_tf.trainers.base import GamePhase, Method
-from kdgan_tf.trainers.kdgan import check_passes
+from kdgan_tf.trainers.base import GamePhase, Method, check_passes
 
 
 @gin.configurable

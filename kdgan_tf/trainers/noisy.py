@@ -11,9 +11,8 @@ import gin
 
 from kdgan_tf.errors import UserError
 from kdgan_tf.losses import l2_logits, perturb_logits
-from kdgan_tf.trainers.base import GamePhase, Method
+from kdgan_tf.trainers.base import GamePhase, Method, check_passes
 from kdgan_tf.trainers.distillation_steps import student_step
-from kdgan_tf.trainers.kdgan import check_passes
 
 
 def noisy_loss(student_logits, teacher_logits, seed, dropout_ratio=0.1, stddev=0.1):

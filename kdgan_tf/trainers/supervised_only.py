@@ -9,8 +9,7 @@ of a method over SUPERVISED-C is not just "more training at a lower learning rat
 """
 import gin
 
-from kdgan_tf.trainers.base import GamePhase, Method
-from kdgan_tf.trainers.kdgan import check_passes
+from kdgan_tf.trainers.base import GamePhase, Method, check_passes
 from kdgan_tf.trainers.supervised import supervised_step
 
 
