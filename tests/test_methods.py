@@ -142,3 +142,17 @@ def test_bad_method_settings_fail_with_a_message(make, match):
   from kdgan_tf.errors import UserError  # pylint: disable=g-import-not-at-top
   with pytest.raises(UserError, match=match):
     make()
+
+
+def test_augmented_pretraining_is_shared_across_methods_but_not_across_augmentations(
+    tmp_path, tiny_npz):
+  augmented = ["run_experiment.augment = True",
+               "classifier/player_settings.pretrain_augment = True"]
+  first = _run(tmp_path / "sup", tiny_npz, "supervised_c.gin", *augmented)
+  second = _run(tmp_path / "mimic", tiny_npz, "mimic.gin", *augmented)
+  assert second["pretrain"]["classifier"]["cache_key"] == first["pretrain"]["classifier"][
+      "cache_key"]
+  assert "cached_from" in second["pretrain"]["classifier"]
+  other = _run(tmp_path / "rot", tiny_npz, "supervised_c.gin", *augmented,
+               "random_affine.rotation_degrees = 5.0")
+  assert "cached_from" not in other["pretrain"]["classifier"]

@@ -320,8 +320,12 @@ class Runner:
     settings = {k: v for k, v in self.settings[player].items() if k != "game_learning_rate"}
     settings["pretrain_batch_size"] = batch_size
     if settings["pretrain_augment"]:
-      settings["augment"] = [getattr(self.augment_fn, "__name__", repr(self.augment_fn)),
-                             gin.config_str()]
+      name = getattr(self.augment_fn, "__name__", repr(self.augment_fn))
+      try:  # the augmentation's own gin bindings, not the whole config (which names the method)
+        bindings = sorted(gin.get_bindings(name).items())
+      except ValueError:  # not a gin configurable
+        bindings = []
+      settings["augment"] = [name, bindings]
     return cache_key(player, self.models[player], self.seed, self.data_fingerprint, settings)
 
   def _load_pretrained(self, player, source, info, weights, **provenance):
