@@ -14,7 +14,7 @@ from absl import logging
 
 import kdgan_tf  # noqa: F401  (sets the Keras backend first)
 from kdgan_tf import distribute
-import gin
+from kdgan_tf.config import GIN_CONFIG_DIR, parse_config, resolve_gin_file  # noqa: F401
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("gin_file", [], "Gin config files; bare names are looked up in "
@@ -27,33 +27,6 @@ flags.DEFINE_enum("strategy", "default", list(distribute.STRATEGIES),
 flags.DEFINE_string("tpu", None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")
 flags.DEFINE_integer("num_virtual_cpus", 0, "Split the CPU into this many logical devices "
                      "(with --strategy=mirrored: test multi-replica training without GPUs).")
-
-GIN_CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                              "gin_configs")
-
-
-def resolve_gin_file(name):
-  """Path of a gin file given as a path or as a bare name in gin_configs/."""
-  for candidate in (name, os.path.join(GIN_CONFIG_DIR, name)):
-    if os.path.isfile(candidate):
-      return candidate
-  from kdgan_tf.errors import UserError  # pylint: disable=g-import-not-at-top
-  raise UserError(f"gin file {name!r} not found here or in {GIN_CONFIG_DIR}.")
-
-
-def parse_config(gin_files, gin_bindings):
-  """Parses gin files and bindings; a bad name or value becomes a UserError."""
-  from kdgan_tf import experiment  # noqa: F401  pylint: disable=g-import-not-at-top
-  from kdgan_tf.errors import UserError  # pylint: disable=g-import-not-at-top
-  gin.add_config_file_search_path(GIN_CONFIG_DIR)
-  paths = [resolve_gin_file(f) for f in gin_files]
-  try:
-    gin.parse_config_files_and_bindings(paths, gin_bindings)
-  except Exception as e:  # gin raises ValueError/KeyError/SyntaxError-like errors
-    message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise UserError(f"bad gin configuration: {message} (check the names against "
-                    "gin_configs/*.gin and the docstrings they cite).") from e
-
 
 def main(argv):
   del argv

@@ -1,0 +1,33 @@
+"""Gin configuration files: where bare names are looked up, and parsing with clear errors.
+
+Shared by the command lines (train.py, reproduce.py); defines no flags.
+"""
+import os
+
+import gin
+
+from kdgan_tf.errors import UserError
+
+GIN_CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "gin_configs")
+
+
+def resolve_gin_file(name):
+  """Path of a gin file given as a path or as a bare name in gin_configs/."""
+  for candidate in (name, os.path.join(GIN_CONFIG_DIR, name)):
+    if os.path.isfile(candidate):
+      return candidate
+  raise UserError(f"gin file {name!r} not found here or in {GIN_CONFIG_DIR}.")
+
+
+def parse_config(gin_files, gin_bindings):
+  """Parses gin files and bindings; a bad name or value becomes a UserError."""
+  from kdgan_tf import experiment  # noqa: F401  pylint: disable=g-import-not-at-top  (registers)
+  gin.add_config_file_search_path(GIN_CONFIG_DIR)
+  paths = [resolve_gin_file(f) for f in gin_files]
+  try:
+    gin.parse_config_files_and_bindings(paths, gin_bindings)
+  except Exception as e:  # gin raises ValueError/KeyError/SyntaxError-like errors
+    message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise UserError(f"bad gin configuration: {message} (check the names against "
+                    "gin_configs/*.gin and the docstrings they cite).") from e

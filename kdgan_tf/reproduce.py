@@ -1,0 +1,343 @@
+"""Reproduce Table 1 (MNIST) under two labelled protocols, resumably, and write the report.
+
+    python -m kdgan_tf.reproduce table1-mnist [--quick] [--seeds=10] [--ns=100,1000,10000]
+    python -m kdgan_tf.reproduce report [--runs_dir=...]      # aggregate only, run nothing
+
+Protocols (every output names the one it comes from):
+  honest   a fixed stratified n-subset per n (subset_seed 0), seeds vary the players'
+           initialisation and sampling; the epoch is selected on the validation split and the
+           test accuracy there is reported as mean ± std over seeds (what the paper says it did);
+  authors  what the authors' code did (../shared/reference/original-kdgan-facts.md §0, §1): the
+           last n images of the original MNIST file order, random affine augmentation in the
+           game, the authors' loss weights, and the BEST TEST accuracy seen during training,
+           reported per run and as mean ± std (gin_configs/authors*.gin).
+
+One model_dir per (protocol, n, method, seed) under --runs_dir; a finished run is skipped, an
+interrupted one resumes, and a finished run's outputs are never touched. Runs share one
+pretraining cache per (protocol, n) folder, so each player is pretrained once per seed.
+"""
+import csv
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import traceback
+
+from absl import app
+from absl import flags
+
+import kdgan_tf  # noqa: F401  (sets the Keras backend first)
+import gin
+
+from kdgan_tf import outputs
+from kdgan_tf.errors import UserError
+
+FLAGS = flags.FLAGS
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+METHOD_FILES = ("supervised_c", "mimic", "distn", "noisy", "codis", "nagan", "kdgan_wo_gm",
+                "kdgan", "supervised_t")
+N_FILES = {100: [], 1000: ["mnist_n1000.gin"], 10000: ["mnist_n10000.gin"]}
+# Gin files per protocol and n (other n: the n = 100 settings, with n bound directly).
+PROTOCOL_FILES = {"honest": {},
+                  "authors": {100: ["authors.gin"], 1000: ["authors.gin", "authors_n1000.gin"],
+                              10000: ["authors.gin", "authors_n10000.gin"]}}
+PROTOCOL_TEXT = {
+    "honest": "stratified subset, validation-selected epoch, mean ± std over seeds",
+    "authors": "last-n subset (original file order), augmentation in the game, authors' loss "
+               "weights, best test accuracy seen during training",
+}
+
+
+class Run:
+  """One cell of the grid and its model_dir."""
+
+  def __init__(self, protocol, n, method, seed, runs_dir):
+    self.protocol, self.n, self.method, self.seed = protocol, int(n), method, int(seed)
+    self.model_dir = os.path.join(runs_dir, protocol, f"mnist_n{self.n}", f"{method}_s{seed}")
+
+  def gin_files(self, quick=False):
+    protocol = PROTOCOL_FILES[self.protocol]
+    return (["mnist.gin"] + N_FILES.get(self.n, [])
+            + protocol.get(self.n, protocol.get(100, []))
+            + [f"{self.method}.gin"] + (["quick.gin"] if quick else []))
+
+  def bindings(self, original_order_npz, extra):
+    out = [f"run_experiment.seed = {self.seed}", f"load_image_classification.n = {self.n}"]
+    if self.protocol == "authors":
+      out.append(f"load_image_classification.original_order_npz = '{original_order_npz}'")
+    return out + list(extra)
+
+  def finished(self):
+    record = outputs.read_json(os.path.join(self.model_dir, "metrics.json"), default=None)
+    return bool(record and record.get("finished"))
+
+
+def grid(protocols, ns, methods, seeds, runs_dir):
+  """Seed-major order inside each n, so a partial reproduction has complete seeds."""
+  return [Run(p, n, m, s, runs_dir) for n in ns for s in range(seeds) for p in protocols
+          for m in methods]
+
+
+def default_original_order_npz():
+  for candidate in (os.path.join(REPO, "..", "shared", "data", "mnist.npz"),
+                    os.path.expanduser("~/.keras/datasets/mnist.npz")):
+    if os.path.exists(candidate):
+      return os.path.abspath(candidate)
+  return None
+
+
+def train_run(gin_files, bindings, model_dir):
+  """Trains (or resumes) one run in-process; returns None or the error text."""
+  from kdgan_tf import experiment  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.config import parse_config  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  try:
+    parse_config(gin_files, bindings)
+    experiment.run_experiment(model_dir, log=lambda message: None)
+    return None
+  except UserError as e:
+    return str(e).splitlines()[0]
+  except Exception:  # pylint: disable=broad-except  (one failed run must not stop the grid)
+    return traceback.format_exc(limit=3)
+  finally:
+    gin.clear_config()
+
+
+# --------------------------------------------------------------------------------- aggregation
+def _get(record, *path):
+  for key in path:
+    if not isinstance(record, dict) or key not in record:
+      return None
+    record = record[key]
+  return record
+
+
+def run_seconds(record):
+  """(pretraining seconds spent in this run, game seconds)."""
+  pretrain = sum(p.get("seconds", 0.0) for p in (record.get("pretrain") or {}).values())
+  game = sum(e.get("seconds", 0.0) for e in _get(record, "game", "epochs") or [])
+  return pretrain, game
+
+
+def run_row(protocol, record):
+  """The per-run CSV row: both selection rules, whatever the protocol."""
+  pretrain_s, game_s = run_seconds(record)
+  prefix = "t" if record.get("selected_player") == "teacher" else "c"
+  return {
+      "protocol": protocol, "dataset": record.get("dataset"), "n": record.get("n"),
+      "method": record.get("method"), "seed": record.get("seed"),
+      "selected_player": record.get("selected_player", "classifier"),
+      "pretrained_test": _get(record, "game", "pretrained", f"{prefix}_test_accuracy"),
+      "selected_epoch": _get(record, "game", "selected", "epoch"),
+      "selected_val": _get(record, "game", "selected", "val_accuracy"),
+      "selected_test": _get(record, "game", "selected", "test_accuracy"),
+      "best_test_epoch": _get(record, "game", "authors_protocol", "epoch"),
+      "best_test": _get(record, "game", "authors_protocol", "test_accuracy"),
+      "last_test": _get(record, "game", "last", "test_accuracy"),
+      "pretrain_seconds": round(pretrain_s, 1), "game_seconds": round(game_s, 1),
+      "augment": record.get("augment"), "tensorflow": record.get("tensorflow"),
+  }
+
+
+def collect(runs_dir):
+  """Rows of every FINISHED run below runs_dir/<protocol>/<dataset_n>/<run>/metrics.json."""
+  rows = []
+  for protocol in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
+    if protocol not in PROTOCOL_FILES:
+      continue
+    for cell in sorted(os.listdir(os.path.join(runs_dir, protocol))):
+      folder = os.path.join(runs_dir, protocol, cell)
+      if not os.path.isdir(folder):
+        continue
+      for name in sorted(os.listdir(folder)):
+        record = outputs.read_json(os.path.join(folder, name, "metrics.json"), default=None)
+        if record and record.get("finished"):
+          rows.append(run_row(protocol, record))
+  return rows
+
+
+def mean_std(values):
+  values = [v for v in values if v is not None]
+  if not values:
+    return None
+  return (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0,
+          len(values))
+
+
+def reported_value(row):
+  """The number each protocol reports: validation-selected test accuracy (honest) or the best
+  test accuracy seen (authors)."""
+  return row["selected_test"] if row["protocol"] == "honest" else row["best_test"]
+
+
+def table(rows):
+  """{(method, n): {protocol: (mean, std, seeds)}} of the reported value, in percent."""
+  cells = {}
+  for row in rows:
+    value = reported_value(row)
+    cells.setdefault((row["method"], row["n"]), {}).setdefault(row["protocol"], []).append(
+        None if value is None else 100.0 * value)
+  return {key: {p: mean_std(v) for p, v in by.items()} for key, by in cells.items()}
+
+
+def _cell(stats):
+  if not stats:
+    return "–"
+  mean, std, count = stats
+  return f"{mean:.2f} ± {std:.2f} ({count})"
+
+
+def report_markdown(rows, paper, command, quick):
+  """REPORT.md: Table 1 side by side (paper | honest | authors), then how it was made."""
+  from kdgan_tf.summarize import paper_number, _paper_cell  # pylint: disable=g-import-not-at-top
+  cells = table(rows)
+  ns = sorted({row["n"] for row in rows})
+  methods = [m for m in METHOD_FILES if any(row["method"] == m for row in rows)]
+  lines = ["# Table 1 (MNIST), reproduced" + (" — QUICK SMOKE RUN, NOT A RESULT" if quick else ""),
+           "",
+           "Generated by `python -m kdgan_tf.reproduce` from the run folders; do not edit by hand.",
+           "",
+           "Each cell: test accuracy in %, mean ± std (number of seeds).",
+           f"- **honest**: {PROTOCOL_TEXT['honest']}.",
+           f"- **authors**: {PROTOCOL_TEXT['authors']}.",
+           f"- **paper**: {paper['source']}.",
+           "- SUPERVISED-T reports the teacher; every other row the classifier C.",
+           ""]
+  header = ["method"] + [f"n = {n:,} {what}" for n in ns for what in ("paper", "honest",
+                                                                       "authors")]
+  lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+  for method in methods:
+    row = [method]
+    for n in ns:
+      by = cells.get((method, n), {})
+      row += [_paper_cell(paper_number(paper, "mnist", n, method)), _cell(by.get("honest")),
+              _cell(by.get("authors"))]
+    lines.append("| " + " | ".join(row) + " |")
+  lines += ["", "## Cost per run (seconds, mean over seeds)", "",
+            "| protocol | n | method | runs | game | pretraining in this run (0 = cached) |",
+            "|---|---|---|---|---|---|"]
+  groups = {}
+  for row in rows:
+    groups.setdefault((row["protocol"], row["n"], row["method"]), []).append(row)
+  for (protocol, n, method) in sorted(groups, key=lambda k: (k[0], k[1],
+                                                            METHOD_FILES.index(k[2]))):
+    group = groups[(protocol, n, method)]
+    game = statistics.fmean(r["game_seconds"] for r in group)
+    pre = statistics.fmean(r["pretrain_seconds"] for r in group)
+    lines.append(f"| {protocol} | {n} | {method} | {len(group)} | {game:.0f} | {pre:.0f} |")
+  tf_versions = sorted({str(r["tensorflow"]) for r in rows})
+  lines += ["", "## How this was produced", "",
+            f"- Command: `{command}`",
+            f"- Machine of the report: {platform.platform()}, {os.cpu_count()} CPU cores, "
+            f"processor {platform.processor() or 'unknown'}.",
+            f"- TensorFlow of the runs: {', '.join(tf_versions)}.",
+            "- Per-run numbers: `runs.csv`; aggregates: `table1.json`.", ""]
+  return "\n".join(lines)
+
+
+def write_report(rows, report_dir, results_dir, command, quick):
+  from kdgan_tf.summarize import PAPER_TABLE1  # pylint: disable=g-import-not-at-top
+  with open(PAPER_TABLE1) as f:
+    paper = json.load(f)
+  os.makedirs(results_dir, exist_ok=True)
+  os.makedirs(report_dir, exist_ok=True)
+  fields = list(run_row("honest", {}).keys())
+  tmp = os.path.join(results_dir, "runs.csv.tmp")
+  with open(tmp, "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=fields)
+    writer.writeheader()
+    for row in sorted(rows, key=lambda r: (r["protocol"], r["n"], r["method"], r["seed"])):
+      writer.writerow(row)
+  os.replace(tmp, os.path.join(results_dir, "runs.csv"))
+  summary = [{"method": m, "n": n, "protocol": p, "mean": s[0], "std": s[1], "seeds": s[2],
+              "reported": "selected_test" if p == "honest" else "best_test"}
+             for (m, n), by in sorted(table(rows).items()) for p, s in sorted(by.items()) if s]
+  outputs.write_json(os.path.join(results_dir, "table1.json"),
+                     {"paper_source": paper["source"], "cells": summary, "quick": quick})
+  outputs.atomic_write_text(os.path.join(report_dir, "REPORT.md"),
+                            report_markdown(rows, paper, command, quick))
+
+
+def define_flags():
+  """Flags of the command line; defined only when run as a program, so that importing this
+  module (tests, notebooks) never clashes with kdgan_tf.train's flags."""
+  flags.DEFINE_bool("quick", False, "A minutes-long smoke version of the grid (tiny players, few "
+                    "epochs, one seed): checks the machinery, its numbers mean nothing.")
+  flags.DEFINE_integer("seeds", 10, "Seeds 0 .. seeds-1 per (protocol, n, method).")
+  flags.DEFINE_list("ns", ["100", "1000", "10000"], "Training-set sizes n.")
+  flags.DEFINE_list("methods", None, "Methods (default: all of Table 1 plus SUPERVISED-C/T).")
+  flags.DEFINE_list("protocols", ["honest", "authors"], "Protocols to run.")
+  flags.DEFINE_string("runs_dir", None, "Where the run folders go (default runs/table1_mnist, "
+                      "or runs/table1_mnist_quick with --quick).")
+  flags.DEFINE_string("report_dir", None, "Where REPORT.md and the CSV/JSON go (default: the "
+                      "repository root and results/table1_mnist; with --quick: inside runs_dir).")
+  flags.DEFINE_string("original_order_npz", None, "Keras-layout mnist.npz in the original file "
+                      "order, for the authors' last-n subset (default ../shared/data/mnist.npz "
+                      "if it exists, else Keras' download cache ~/.keras/datasets/mnist.npz).")
+  flags.DEFINE_multi_string("gin_bindings", [], "Extra bindings applied to every run.")
+  flags.DEFINE_integer("max_runs", 0, "Stop after this many runs were trained (0: no limit).")
+
+
+def main(argv):
+  if len(argv) != 2 or argv[1] not in ("table1-mnist", "report"):
+    print("usage: python -m kdgan_tf.reproduce table1-mnist|report [--quick] [flags]",
+          file=sys.stderr)
+    return 2
+  quick = FLAGS.quick
+  runs_dir = FLAGS.runs_dir or os.path.join(
+      "runs", "table1_mnist_quick" if quick else "table1_mnist")
+  report_dir = FLAGS.report_dir or (runs_dir if quick else REPO)
+  results_dir = (os.path.join(report_dir, "results") if quick or FLAGS.report_dir
+                 else os.path.join(REPO, "results", "table1_mnist"))
+  command = "python -m kdgan_tf.reproduce " + " ".join(argv[1:] + [
+      a for a in sys.argv[1:] if a.startswith("--")])
+  failures = []
+  if argv[1] == "table1-mnist":
+    methods = FLAGS.methods or list(METHOD_FILES)
+    unknown = sorted(set(methods) - set(METHOD_FILES))
+    bad_protocols = sorted(set(FLAGS.protocols) - set(PROTOCOL_FILES))
+    if unknown or bad_protocols:
+      print(f"kdgan_tf.reproduce: error: unknown methods {unknown} or protocols "
+            f"{bad_protocols}; choose from {list(METHOD_FILES)} and {list(PROTOCOL_FILES)}.",
+            file=sys.stderr)
+      return 2
+    npz = FLAGS.original_order_npz or default_original_order_npz()
+    if "authors" in FLAGS.protocols and not npz:
+      print("kdgan_tf.reproduce: error: the authors' protocol needs MNIST in its original file "
+            "order: pass --original_order_npz=PATH (a Keras-layout mnist.npz, e.g. from "
+            "keras.datasets.mnist.load_data() online, or ../shared/data/mnist.npz here).",
+            file=sys.stderr)
+      return 2
+    seeds = 1 if quick else FLAGS.seeds
+    ns = [100] if quick and FLAGS.ns == ["100", "1000", "10000"] else [int(n) for n in FLAGS.ns]
+    runs = grid(FLAGS.protocols, ns, methods, seeds, runs_dir)
+    trained = 0
+    for i, run in enumerate(runs):
+      if run.finished():
+        continue
+      if FLAGS.max_runs and trained >= FLAGS.max_runs:
+        print(f"stopping after {trained} runs (--max_runs); rerun to continue.")
+        break
+      start = time.time()
+      error = train_run(run.gin_files(quick), run.bindings(npz, FLAGS.gin_bindings),
+                        run.model_dir)
+      trained += 1
+      status = "FAILED: " + error.splitlines()[-1] if error else "done"
+      print(f"[{i + 1}/{len(runs)}] {run.protocol} n={run.n} {run.method} seed {run.seed}: "
+            f"{status} ({time.time() - start:.0f} s)", flush=True)
+      if error:
+        failures.append({"model_dir": run.model_dir, "error": error})
+    if failures:
+      outputs.write_json(os.path.join(runs_dir, "failures.json"), failures)
+  rows = collect(runs_dir)
+  write_report(rows, report_dir, results_dir, command, quick)
+  print(f"{len(rows)} finished runs summarised in {os.path.join(report_dir, 'REPORT.md')}")
+  return 1 if argv[1] == "table1-mnist" and failures else 0
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)

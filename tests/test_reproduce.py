@@ -1,0 +1,100 @@
+"""The Table 1 driver: its aggregation on hand-made run folders, and `run.sh table1-mnist
+--quick` end to end on tiny generated data."""
+import csv
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import REPO
+from kdgan_tf import outputs
+from kdgan_tf import reproduce
+
+
+def _record(method, n, seed, selected, best, player="classifier"):
+  prefix = "t" if player == "teacher" else "c"
+  return {"finished": True, "dataset": "mnist", "n": n, "method": method, "seed": seed,
+          "selected_player": player, "tensorflow": "2.x",
+          "pretrain": {"classifier": {"seconds": 4.0}},
+          "game": {"pretrained": {f"{prefix}_test_accuracy": 0.5},
+                   "selected": {"epoch": 3, "val_accuracy": 0.6, "test_accuracy": selected},
+                   "authors_protocol": {"epoch": 5, "test_accuracy": best},
+                   "last": {"test_accuracy": selected},
+                   "epochs": [{"seconds": 1.0}, {"seconds": 2.0}]}}
+
+
+def _write(runs_dir, protocol, record):
+  folder = os.path.join(runs_dir, protocol, f"mnist_n{record['n']}",
+                        f"{record['method']}_s{record['seed']}")
+  os.makedirs(folder)
+  outputs.write_json(os.path.join(folder, "metrics.json"), record)
+
+
+def test_each_protocol_reports_its_own_number(tmp_path):
+  runs = str(tmp_path / "runs")
+  _write(runs, "honest", _record("kdgan", 100, 0, 0.70, 0.90))
+  _write(runs, "honest", _record("kdgan", 100, 1, 0.80, 0.95))
+  _write(runs, "authors", _record("kdgan", 100, 0, 0.10, 0.60))
+  unfinished = dict(_record("mimic", 100, 0, 0.99, 0.99), finished=False)
+  _write(runs, "honest", unfinished)
+  rows = reproduce.collect(runs)
+  assert len(rows) == 3  # the unfinished run is left out
+  cells = reproduce.table(rows)
+  honest = cells[("kdgan", 100)]["honest"]
+  assert honest[0] == pytest.approx(75.0) and honest[1] == pytest.approx(7.0710678)
+  assert honest[2] == 2
+  assert cells[("kdgan", 100)]["authors"] == (pytest.approx(60.0), 0.0, 1)
+
+
+def test_report_and_csv_are_written(tmp_path):
+  runs = str(tmp_path / "runs")
+  _write(runs, "honest", _record("kdgan", 100, 0, 0.78, 0.80))
+  _write(runs, "honest", _record("supervised_t", 100, 0, 0.86, 0.87, player="teacher"))
+  rows = reproduce.collect(runs)
+  reproduce.write_report(rows, str(tmp_path / "report"), str(tmp_path / "results"), "cmd",
+                         quick=False)
+  text = (tmp_path / "report" / "REPORT.md").read_text()
+  kdgan_line = next(l for l in text.splitlines() if l.startswith("| kdgan |"))
+  assert "77.95 ± 0.05" in kdgan_line and "78.00 ± 0.00 (1)" in kdgan_line
+  assert "| supervised_t |" in text and "Command: `cmd`" in text
+  with open(tmp_path / "results" / "runs.csv") as f:
+    table = list(csv.DictReader(f))
+  assert {r["method"] for r in table} == {"kdgan", "supervised_t"}
+  assert float(next(r for r in table if r["method"] == "kdgan")["game_seconds"]) == 3.0
+  summary = json.loads((tmp_path / "results" / "table1.json").read_text())
+  assert summary["cells"][0]["reported"] == "selected_test"
+
+
+def test_grid_is_seed_major_and_names_its_folders(tmp_path):
+  runs = reproduce.grid(["honest", "authors"], [100, 1000], ["mimic", "kdgan"], 2, "R")
+  assert len(runs) == 16
+  assert [(r.n, r.seed) for r in runs[:8]] == [(100, 0)] * 4 + [(100, 1)] * 4
+  authors = next(r for r in runs if r.protocol == "authors" and r.n == 1000)
+  assert authors.gin_files() == ["mnist.gin", "mnist_n1000.gin", "authors.gin",
+                                 "authors_n1000.gin", "mimic.gin"]
+  assert authors.model_dir == os.path.join("R", "authors", "mnist_n1000", "mimic_s0")
+
+
+def test_run_sh_table1_quick_end_to_end(tmp_path, tiny_npz):
+  """Two protocols x three methods on tiny data; a second call trains nothing again."""
+  runs_dir = str(tmp_path / "grid")
+  args = ["bash", os.path.join(REPO, "run.sh"), "table1-mnist", "--quick", "--ns=40",
+          f"--runs_dir={runs_dir}", "--methods=supervised_c,mimic,kdgan",
+          f"--original_order_npz={tiny_npz}",
+          f"--gin_bindings=load_image_classification.original_order_npz = '{tiny_npz}'",
+          "--gin_bindings=load_image_classification.validation_size = 40"]
+  first = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
+  assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+  assert first.stdout.count(": done") == 6
+  report = open(os.path.join(runs_dir, "REPORT.md")).read()
+  assert "QUICK SMOKE RUN" in report
+  for method in ("supervised_c", "mimic", "kdgan"):
+    line = next(l for l in report.splitlines() if l.startswith(f"| {method} |"))
+    assert line.count("(1)") == 2, line  # one honest and one authors run
+  authors = json.load(open(os.path.join(runs_dir, "authors", "mnist_n40", "kdgan_s0",
+                                        "metrics.json")))
+  assert authors["augment"] is True and authors["finished"]
+  second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
+  assert second.returncode == 0 and ": done" not in second.stdout
+  assert "6 finished runs" in second.stdout
