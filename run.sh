@@ -2,6 +2,7 @@
 # Installs kdgan-tf into ./.venv (once) and runs the main job: KDGAN on MNIST, n = 100.
 # Usage: bash run.sh [MODEL_DIR] [extra flags for kdgan_tf.train, e.g. --gin_bindings=...]
 #        bash run.sh table1-mnist [--quick] [flags of kdgan_tf.reproduce]   (Table 1, resumable)
+#        bash run.sh figures [--quick]   (Figure 3a from the table1-mnist runs; 4 and 7: not yet)
 # Data: tensorflow-datasets' MNIST in $TFDS_DATA_DIR (default here: ../shared/tensorflow_datasets
 # when that folder exists, else tfds' own default folder).
 set -euo pipefail
@@ -15,11 +16,8 @@ if [ -z "${TFDS_DATA_DIR:-}" ] && [ -d ../shared/tensorflow_datasets ]; then
   export TFDS_DATA_DIR=../shared/tensorflow_datasets
 fi
 case "${1:-}" in
-  table1-mnist)
+  table1-mnist|figures)
     exec .venv/bin/python -m kdgan_tf.reproduce "$@" ;;
-  figures)
-    echo "run.sh figures: not implemented yet (issue 4: Figures 3a, 4 and 7)." >&2
-    exit 2 ;;
 esac
 model_dir=${1:-runs/mnist}
 shift || true

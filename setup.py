@@ -20,6 +20,7 @@ setup(
         "ai-edge-litert>=1.0",
         "tqdm>=4.60",
         "numpy>=1.26",
+        "matplotlib>=3.7",
     ],
     extras_require={"test": ["pytest>=8"]},
     entry_points={"console_scripts": ["kdgan-train=kdgan_tf.train:run"]},

@@ -261,6 +261,20 @@ def write_report(rows, report_dir, results_dir, command, quick):
                             report_markdown(rows, paper, command, quick))
 
 
+def write_figures(runs_dir, folder):
+  """Figure 3a from the honest n = 100 runs of the Table 1 grid (run table1-mnist first)."""
+  from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
+  cell = os.path.join(runs_dir, "honest", "mnist_n100")
+  data = figures.write_fig3a(figures.load_records(cell), folder)
+  if not data:
+    print(f"kdgan_tf.reproduce: error: no finished NaGAN / KDGAN-WO-GM / KDGAN runs in {cell}: "
+          "run `bash run.sh table1-mnist` (or with --quick) first.", file=sys.stderr)
+    return 2
+  print(f"Figure 3a ({', '.join(data)}) written to {folder}; Figures 4 and 7 are not "
+        "implemented yet.")
+  return 0
+
+
 def define_flags():
   """Flags of the command line; defined only when run as a program, so that importing this
   module (tests, notebooks) never clashes with kdgan_tf.train's flags."""
@@ -282,8 +296,8 @@ def define_flags():
 
 
 def main(argv):
-  if len(argv) != 2 or argv[1] not in ("table1-mnist", "report"):
-    print("usage: python -m kdgan_tf.reproduce table1-mnist|report [--quick] [flags]",
+  if len(argv) != 2 or argv[1] not in ("table1-mnist", "report", "figures"):
+    print("usage: python -m kdgan_tf.reproduce table1-mnist|report|figures [--quick] [flags]",
           file=sys.stderr)
     return 2
   quick = FLAGS.quick
@@ -295,6 +309,9 @@ def main(argv):
   command = "python -m kdgan_tf.reproduce " + " ".join(argv[1:] + [
       a for a in sys.argv[1:] if a.startswith("--")])
   failures = []
+  if argv[1] == "figures":
+    return write_figures(runs_dir, results_dir if quick or FLAGS.report_dir
+                         else os.path.join(REPO, "results", "figures"))
   if argv[1] == "table1-mnist":
     methods = FLAGS.methods or list(METHOD_FILES)
     unknown = sorted(set(methods) - set(METHOD_FILES))

@@ -98,3 +98,40 @@ def test_run_sh_table1_quick_end_to_end(tmp_path, tiny_npz):
   second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
   assert second.returncode == 0 and ": done" not in second.stdout
   assert "6 finished runs" in second.stdout
+  figures = subprocess.run(args[:2] + ["figures", "--quick", f"--runs_dir={runs_dir}",
+                                       "--ns=40"], capture_output=True, text=True, timeout=600,
+                           cwd=REPO)
+  assert figures.returncode == 2 and "no finished NaGAN" in figures.stderr  # n = 40, not 100
+
+
+def test_epochs_to_converge_and_mean_curves_by_hand():
+  from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
+  history = [{"epoch": 0, "c_val_accuracy": 0.50}, {"epoch": 1, "c_val_accuracy": 0.70},
+             {"epoch": 2, "c_val_accuracy": 0.795}, {"epoch": 3, "c_val_accuracy": 0.80},
+             {"epoch": 4, "c_val_accuracy": 0.60}]
+  assert figures.epochs_to_converge(history) == 2  # 0.795 >= 0.99 * 0.80 = 0.792
+  assert figures.epochs_to_converge(history, fraction=1.0) == 3
+  assert figures.epochs_to_converge([{"epoch": 1}]) is None
+  other = [{"epoch": 0, "c_val_accuracy": 0.70}, {"epoch": 1, "c_val_accuracy": 0.90}]
+  curve = figures.mean_curve([history, other], "c_val_accuracy")
+  assert curve[0] == (0, pytest.approx(0.60), pytest.approx(0.1414213), 2)
+  assert curve[2] == (2, pytest.approx(0.795), 0.0, 1)
+
+
+def test_figure_3a_files(tmp_path):
+  from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
+  records = []
+  for method in ("nagan", "kdgan"):
+    for seed in (0, 1):
+      record = _record(method, 100, seed, 0.7, 0.8)
+      record["game"]["pretrained"] = {"epoch": 0, "c_val_accuracy": 0.5, "c_test_accuracy": 0.5}
+      record["game"]["epochs"] = [{"epoch": e, "c_val_accuracy": 0.5 + 0.1 * e + 0.01 * seed,
+                                   "c_test_accuracy": 0.5 + 0.1 * e} for e in (1, 2, 3)]
+      records.append(record)
+  data = figures.write_fig3a(records, str(tmp_path))
+  assert set(data) == {"nagan", "kdgan"} and data["kdgan"]["converge"] == [3, 3]
+  for name in ("fig3a.png", "fig3a.csv", "fig3a_converge.csv"):
+    assert (tmp_path / name).stat().st_size > 0
+  with open(tmp_path / "fig3a_converge.csv") as f:
+    rows = {r["method"]: r for r in csv.DictReader(f)}
+  assert rows["kdgan"]["paper"] == "25" and rows["nagan"]["paper"] == "135"

@@ -1,0 +1,117 @@
+"""The paper's figures from run folders: the data as CSV, the plot as PNG.
+
+Figure 3a: C's validation and test accuracy per game epoch at n = 100 for NaGAN, KDGAN-WO-GM
+and KDGAN (mean over seeds with a ±1 std band), and each run's epochs-to-converge: the first
+epoch whose validation accuracy reaches 99 % of the run's best (the paper: KDGAN about 25,
+NaGAN about 135, in the authors' epochs of 20 D / 10 T / 10 C passes; ours are
+mnist.gin's 5 / 2 / 2, so compare ratios, not counts).
+
+Figures 4 (α, β, γ sensitivity) and 7 (gradient variance during training) are not built yet.
+"""
+import csv
+import os
+import statistics
+
+from kdgan_tf import outputs
+
+FIG3A_METHODS = ("nagan", "kdgan_wo_gm", "kdgan")
+LABELS = {"nagan": "NaGAN", "kdgan_wo_gm": "KDGAN-WO-GM", "kdgan": "KDGAN"}
+PAPER_EPOCHS_TO_CONVERGE = {"kdgan": 25, "nagan": 135}  # paper section 4.1 text
+
+
+def epochs_to_converge(history, key="c_val_accuracy", fraction=0.99):
+  """First epoch whose `key` reaches `fraction` of the run's best; None without values."""
+  values = [(e["epoch"], e[key]) for e in history if e.get(key) is not None]
+  if not values:
+    return None
+  target = fraction * max(v for _, v in values)
+  return next(epoch for epoch, v in values if v >= target)
+
+
+def mean_curve(histories, key):
+  """[(epoch, mean, std, count)] over the runs that have `key` at that epoch."""
+  by_epoch = {}
+  for history in histories:
+    for entry in history:
+      if entry.get(key) is not None:
+        by_epoch.setdefault(entry["epoch"], []).append(entry[key])
+  return [(epoch, statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v))
+          for epoch, v in sorted(by_epoch.items())]
+
+
+def fig3a_data(records):
+  """{method: {"val": curve, "test": curve, "converge": [epochs per run]}} for NaGAN, WO-GM, KDGAN."""
+  out = {}
+  for method in FIG3A_METHODS:
+    histories = [[r["game"]["pretrained"]] + r["game"]["epochs"] for r in records
+                 if r.get("method") == method and r.get("finished")]  # epoch 0 = pretrained
+    if histories:
+      out[method] = {"val": mean_curve(histories, "c_val_accuracy"),
+                     "test": mean_curve(histories, "c_test_accuracy"),
+                     "converge": [epochs_to_converge(h) for h in histories]}
+  return out
+
+
+def write_fig3a(records, folder):
+  """Writes fig3a.csv, fig3a_converge.csv and fig3a.png into `folder`; returns the data."""
+  data = fig3a_data(records)
+  os.makedirs(folder, exist_ok=True)
+  rows = [{"method": m, "split": split, "epoch": e, "mean": mu, "std": sd, "runs": k}
+          for m, d in data.items() for split in ("val", "test") for e, mu, sd, k in d[split]]
+  _write_csv(os.path.join(folder, "fig3a.csv"), rows,
+             ["method", "split", "epoch", "mean", "std", "runs"])
+  converge = [{"method": m, "runs": len(d["converge"]),
+               "epochs_to_converge_mean": statistics.fmean(d["converge"]),
+               "epochs_to_converge_per_run": " ".join(map(str, d["converge"])),
+               "paper": PAPER_EPOCHS_TO_CONVERGE.get(m, "")}
+              for m, d in data.items() if all(c is not None for c in d["converge"])]
+  _write_csv(os.path.join(folder, "fig3a_converge.csv"), converge,
+             ["method", "runs", "epochs_to_converge_mean", "epochs_to_converge_per_run",
+              "paper"])
+  if data:
+    _plot_fig3a(data, os.path.join(folder, "fig3a.png"))
+  return data
+
+
+def _write_csv(path, rows, fields):
+  tmp = f"{path}.tmp"
+  with open(tmp, "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+  os.replace(tmp, path)
+
+
+def _plot_fig3a(data, path):
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+  for ax, split in zip(axes, ("val", "test")):
+    for method, d in data.items():
+      epochs = [c[0] for c in d[split]]
+      mean = [100 * c[1] for c in d[split]]
+      std = [100 * c[2] for c in d[split]]
+      line, = ax.plot(epochs, mean, label=f"{LABELS[method]} ({d[split][0][3]} seeds)")
+      ax.fill_between(epochs, [m - s for m, s in zip(mean, std)],
+                      [m + s for m, s in zip(mean, std)], color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("game epoch")
+    ax.set_title(f"C's {'validation' if split == 'val' else 'test'} accuracy")
+    ax.grid(alpha=0.3)
+  axes[0].set_ylabel("accuracy (%)")
+  axes[0].legend()
+  fig.tight_layout()
+  tmp = path[:-4] + ".tmp.png"
+  fig.savefig(tmp, dpi=120)
+  plt.close(fig)
+  os.replace(tmp, path)
+
+
+def load_records(folder):
+  """Finished metrics.json records of the run folders directly inside `folder`."""
+  records = []
+  for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+    record = outputs.read_json(os.path.join(folder, name, "metrics.json"), default=None)
+    if record and record.get("finished"):
+      records.append(record)
+  return records
