@@ -2,6 +2,7 @@
 
     python -m kdgan_tf.reproduce table1-mnist [--quick] [--seeds=10] [--ns=100,1000,10000]
     python -m kdgan_tf.reproduce report [--runs_dir=...]      # aggregate only, run nothing
+    python -m kdgan_tf.reproduce figures [--quick] [--figure_seeds=3]   # Figures 3a and 4
 
 Protocols (every output names the one it comes from):
   honest   a fixed stratified n-subset per n (subset_seed 0), seeds vary the players'
@@ -51,15 +52,26 @@ PROTOCOL_TEXT = {
 }
 
 
-class Run:
-  """One cell of the grid and its model_dir."""
+TABLE_PROTOCOLS = ("honest", "authors")
+# Figure 4: each of KDGAN's weights varied alone over the paper's search ranges (section 4),
+# the others at mnist.gin's values; honest protocol, n = 100.
+SENSITIVITY = {"alpha": (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0),
+               "beta": (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
+               "gamma": (0.0001, 0.001, 0.01, 0.1, 1.0, 10.0, 100.0)}
+SENSITIVITY_QUICK = {"alpha": (0.1, 0.9), "beta": (0.1, 10.0), "gamma": (0.001, 1.0)}
 
-  def __init__(self, protocol, n, method, seed, runs_dir):
+
+class Run:
+  """One cell of a grid and its model_dir; `variant` names extra bindings (Figure 4)."""
+
+  def __init__(self, protocol, n, method, seed, runs_dir, variant="", extra_bindings=()):
     self.protocol, self.n, self.method, self.seed = protocol, int(n), method, int(seed)
-    self.model_dir = os.path.join(runs_dir, protocol, f"mnist_n{self.n}", f"{method}_s{seed}")
+    self.variant, self.extra_bindings = variant, list(extra_bindings)
+    name = f"{method}_{variant}_s{seed}" if variant else f"{method}_s{seed}"
+    self.model_dir = os.path.join(runs_dir, protocol, f"mnist_n{self.n}", name)
 
   def gin_files(self, quick=False):
-    protocol = PROTOCOL_FILES[self.protocol]
+    protocol = PROTOCOL_FILES.get(self.protocol, {})
     return (["mnist.gin"] + N_FILES.get(self.n, [])
             + protocol.get(self.n, protocol.get(100, []))
             + [f"{self.method}.gin"] + (["quick.gin"] if quick else []))
@@ -68,7 +80,7 @@ class Run:
     out = [f"run_experiment.seed = {self.seed}", f"load_image_classification.n = {self.n}"]
     if self.protocol == "authors":
       out.append(f"load_image_classification.original_order_npz = '{original_order_npz}'")
-    return out + list(extra)
+    return out + self.extra_bindings + list(extra)
 
   def finished(self):
     record = outputs.read_json(os.path.join(self.model_dir, "metrics.json"), default=None)
@@ -79,6 +91,16 @@ def grid(protocols, ns, methods, seeds, runs_dir):
   """Seed-major order inside each n, so a partial reproduction has complete seeds."""
   return [Run(p, n, m, s, runs_dir) for n in ns for s in range(seeds) for p in protocols
           for m in methods]
+
+
+def sensitivity_grid(values, seeds, runs_dir):
+  """KDGAN runs for Figure 4; they reuse the honest n = 100 players' pretraining cache."""
+  cache = os.path.join(runs_dir, "honest", "mnist_n100", "pretrain_cache")
+  return [Run("sensitivity", 100, "kdgan", seed, runs_dir, variant=f"{param}{value:g}",
+              extra_bindings=[f"KDGAN.{param} = {value!r}",
+                              f"run_experiment.pretrain_cache_dir = '{cache}'"])
+          for seed in range(seeds) for param, grid_values in values.items()
+          for value in grid_values]
 
 
 def default_original_order_npz():
@@ -146,7 +168,7 @@ def collect(runs_dir):
   """Rows of every FINISHED run below runs_dir/<protocol>/<dataset_n>/<run>/metrics.json."""
   rows = []
   for protocol in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
-    if protocol not in PROTOCOL_FILES:
+    if protocol not in TABLE_PROTOCOLS:
       continue
     for cell in sorted(os.listdir(os.path.join(runs_dir, protocol))):
       folder = os.path.join(runs_dir, protocol, cell)
@@ -261,18 +283,48 @@ def write_report(rows, report_dir, results_dir, command, quick):
                             report_markdown(rows, paper, command, quick))
 
 
-def write_figures(runs_dir, folder):
-  """Figure 3a from the honest n = 100 runs of the Table 1 grid (run table1-mnist first)."""
+def execute(runs, quick, npz, extra_bindings, max_runs=0):
+  """Trains the unfinished runs in order; returns the failures (one failure never stops it)."""
+  trained, failures = 0, []
+  for i, run in enumerate(runs):
+    if run.finished():
+      continue
+    if max_runs and trained >= max_runs:
+      print(f"stopping after {trained} runs (--max_runs); rerun to continue.")
+      break
+    start = time.time()
+    error = train_run(run.gin_files(quick), run.bindings(npz, extra_bindings), run.model_dir)
+    trained += 1
+    status = "FAILED: " + error.strip().splitlines()[-1] if error else "done"
+    variant = f" {run.variant}" if run.variant else ""
+    print(f"[{i + 1}/{len(runs)}] {run.protocol} n={run.n} {run.method}{variant} seed "
+          f"{run.seed}: {status} ({time.time() - start:.0f} s)", flush=True)
+    if error:
+      failures.append({"model_dir": run.model_dir, "error": error})
+  return failures
+
+
+def write_figures(runs_dir, folder, sensitivity_runs):
+  """Figure 3a from the honest n = 100 runs of the Table 1 grid, Figure 4 from the sweep."""
   from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
   cell = os.path.join(runs_dir, "honest", "mnist_n100")
   data = figures.write_fig3a(figures.load_records(cell), folder)
-  if not data:
-    print(f"kdgan_tf.reproduce: error: no finished NaGAN / KDGAN-WO-GM / KDGAN runs in {cell}: "
-          "run `bash run.sh table1-mnist` (or with --quick) first.", file=sys.stderr)
-    return 2
-  print(f"Figure 3a ({', '.join(data)}) written to {folder}; Figures 4 and 7 are not "
-        "implemented yet.")
-  return 0
+  if data:
+    print(f"Figure 3a ({', '.join(data)}) written to {folder}.")
+  else:
+    print(f"Figure 3a skipped: no finished NaGAN / KDGAN-WO-GM / KDGAN runs in {cell} (run "
+          "`bash run.sh table1-mnist` first).")
+  points = []
+  for run in sensitivity_runs:
+    record = outputs.read_json(os.path.join(run.model_dir, "metrics.json"), default=None)
+    if record and record.get("finished"):
+      param = next(p for p in SENSITIVITY if run.variant.startswith(p))
+      points.append((param, float(run.variant[len(param):]), record))
+  if points:
+    figures.write_fig4(points, folder)
+    print(f"Figure 4 ({len(points)} runs) written to {folder}.")
+  print("Figure 7 (gradient variance during training) is not implemented yet.")
+  return 0 if data or points else 2
 
 
 def define_flags():
@@ -292,6 +344,7 @@ def define_flags():
                       "order, for the authors' last-n subset (default ../shared/data/mnist.npz "
                       "if it exists, else Keras' download cache ~/.keras/datasets/mnist.npz).")
   flags.DEFINE_multi_string("gin_bindings", [], "Extra bindings applied to every run.")
+  flags.DEFINE_integer("figure_seeds", 3, "Seeds per point of the Figure 4 sweep.")
   flags.DEFINE_integer("max_runs", 0, "Stop after this many runs were trained (0: no limit).")
 
 
@@ -309,9 +362,14 @@ def main(argv):
   command = "python -m kdgan_tf.reproduce " + " ".join(argv[1:] + [
       a for a in sys.argv[1:] if a.startswith("--")])
   failures = []
+  npz = FLAGS.original_order_npz or default_original_order_npz()
   if argv[1] == "figures":
-    return write_figures(runs_dir, results_dir if quick or FLAGS.report_dir
-                         else os.path.join(REPO, "results", "figures"))
+    sweep = sensitivity_grid(SENSITIVITY_QUICK if quick else SENSITIVITY,
+                             1 if quick else FLAGS.figure_seeds, runs_dir)
+    failures = execute(sweep, quick, npz, FLAGS.gin_bindings, FLAGS.max_runs)
+    code = write_figures(runs_dir, results_dir if quick or FLAGS.report_dir
+                         else os.path.join(REPO, "results", "figures"), sweep)
+    return 1 if failures else code
   if argv[1] == "table1-mnist":
     methods = FLAGS.methods or list(METHOD_FILES)
     unknown = sorted(set(methods) - set(METHOD_FILES))
@@ -321,7 +379,6 @@ def main(argv):
             f"{bad_protocols}; choose from {list(METHOD_FILES)} and {list(PROTOCOL_FILES)}.",
             file=sys.stderr)
       return 2
-    npz = FLAGS.original_order_npz or default_original_order_npz()
     if "authors" in FLAGS.protocols and not npz:
       print("kdgan_tf.reproduce: error: the authors' protocol needs MNIST in its original file "
             "order: pass --original_order_npz=PATH (a Keras-layout mnist.npz, e.g. from "
@@ -331,22 +388,7 @@ def main(argv):
     seeds = 1 if quick else FLAGS.seeds
     ns = [100] if quick and FLAGS.ns == ["100", "1000", "10000"] else [int(n) for n in FLAGS.ns]
     runs = grid(FLAGS.protocols, ns, methods, seeds, runs_dir)
-    trained = 0
-    for i, run in enumerate(runs):
-      if run.finished():
-        continue
-      if FLAGS.max_runs and trained >= FLAGS.max_runs:
-        print(f"stopping after {trained} runs (--max_runs); rerun to continue.")
-        break
-      start = time.time()
-      error = train_run(run.gin_files(quick), run.bindings(npz, FLAGS.gin_bindings),
-                        run.model_dir)
-      trained += 1
-      status = "FAILED: " + error.splitlines()[-1] if error else "done"
-      print(f"[{i + 1}/{len(runs)}] {run.protocol} n={run.n} {run.method} seed {run.seed}: "
-            f"{status} ({time.time() - start:.0f} s)", flush=True)
-      if error:
-        failures.append({"model_dir": run.model_dir, "error": error})
+    failures = execute(runs, quick, npz, FLAGS.gin_bindings, FLAGS.max_runs)
     if failures:
       outputs.write_json(os.path.join(runs_dir, "failures.json"), failures)
   rows = collect(runs_dir)

@@ -98,10 +98,7 @@ def test_run_sh_table1_quick_end_to_end(tmp_path, tiny_npz):
   second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
   assert second.returncode == 0 and ": done" not in second.stdout
   assert "6 finished runs" in second.stdout
-  figures = subprocess.run(args[:2] + ["figures", "--quick", f"--runs_dir={runs_dir}",
-                                       "--ns=40"], capture_output=True, text=True, timeout=600,
-                           cwd=REPO)
-  assert figures.returncode == 2 and "no finished NaGAN" in figures.stderr  # n = 40, not 100
+
 
 
 def test_epochs_to_converge_and_mean_curves_by_hand():
@@ -135,3 +132,27 @@ def test_figure_3a_files(tmp_path):
   with open(tmp_path / "fig3a_converge.csv") as f:
     rows = {r["method"]: r for r in csv.DictReader(f)}
   assert rows["kdgan"]["paper"] == "25" and rows["nagan"]["paper"] == "135"
+
+
+def test_figure_4_groups_by_parameter_and_value(tmp_path):
+  from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
+  points = [("beta", 10.0, _record("kdgan", 100, s, 0.70 + 0.02 * s, 0.8)) for s in (0, 1)]
+  points += [("beta", 0.1, _record("kdgan", 100, 0, 0.60, 0.8)),
+             ("alpha", 0.5, _record("kdgan", 100, 0, 0.75, 0.8))]
+  data = figures.write_fig4(points, str(tmp_path))
+  assert [row[0] for row in data["beta"]] == [0.1, 10.0]
+  value, val_mean, val_std, test_mean, test_std, runs = data["beta"][1]
+  assert test_mean == pytest.approx(0.71) and test_std == pytest.approx(0.0141421, rel=1e-5) and runs == 2
+  assert (tmp_path / "fig4.png").stat().st_size > 0
+  assert len(list(csv.DictReader(open(tmp_path / "fig4.csv")))) == 3
+
+
+def test_sensitivity_grid_reuses_the_honest_pretraining():
+  runs = reproduce.sensitivity_grid({"beta": (0.5, 1000.0)}, 2, "R")
+  assert [r.model_dir for r in runs[:2]] == [
+      os.path.join("R", "sensitivity", "mnist_n100", "kdgan_beta0.5_s0"),
+      os.path.join("R", "sensitivity", "mnist_n100", "kdgan_beta1000_s0")]
+  assert "KDGAN.beta = 1000.0" in runs[1].extra_bindings
+  cache = os.path.join("R", "honest", "mnist_n100", "pretrain_cache")
+  assert f"run_experiment.pretrain_cache_dir = '{cache}'" in runs[1].extra_bindings
+  assert runs[1].gin_files() == ["mnist.gin", "kdgan.gin"]
