@@ -2,7 +2,7 @@
 # Installs kdgan-tf into ./.venv (once) and runs the main job: KDGAN on MNIST, n = 100.
 # Usage: bash run.sh [MODEL_DIR] [extra flags for kdgan_tf.train, e.g. --gin_bindings=...]
 #        bash run.sh table1-mnist [--quick] [flags of kdgan_tf.reproduce]   (Table 1, resumable)
-#        bash run.sh figures [--quick]   (Figure 3a from the table1-mnist runs; 4 and 7: not yet)
+#        bash run.sh figures [--quick]   (Figures 3a, 4 and 7)
 # Data: tensorflow-datasets' MNIST in $TFDS_DATA_DIR (default here: ../shared/tensorflow_datasets
 # when that folder exists, else tfds' own default folder).
 set -euo pipefail

@@ -18,6 +18,7 @@ from kdgan_tf.data.augment import no_augment, random_affine
 from kdgan_tf.data.image_classification import load_image_classification
 from kdgan_tf.errors import ExportCheckError, UserError
 from kdgan_tf.models import lenet, mlp_classifier
+from kdgan_tf.probes import gradient_variance_probe  # noqa: F401  (registers it with gin)
 from kdgan_tf.schedules import exponential_tau
 from kdgan_tf.trainers import KDGAN
 from kdgan_tf.trainers.loop import Runner
@@ -67,7 +68,8 @@ def run_experiment(model_dir, strategy=None, method=None,
                    teacher_builder=lenet, discriminator_builder=lenet, seed=0, batch_size=10,
                    eval_batch_size=1000, game_epochs=30, tau_schedule=exponential_tau,
                    augment=False, deterministic=True, export=True, init_from=None,
-                   pretrain_cache_dir="auto", partner_eval_every=5, log=print):
+                   pretrain_cache_dir="auto", partner_eval_every=5, epoch_probe=None,
+                   log=print):
   """Trains (or resumes) one run in `model_dir` and returns its metrics record.
 
   Args:
@@ -95,6 +97,8 @@ def run_experiment(model_dir, strategy=None, method=None,
       None or "": no cache.
     partner_eval_every: in the game, evaluate the players other than the selected one (T in
       KDGAN) every this many epochs and at the last epoch (the selected one: every epoch).
+    epoch_probe: optional measurement after each game epoch's training, e.g.
+      `@gradient_variance_probe` (kdgan_tf/probes.py, the data of Figure 7).
   """
   os.makedirs(model_dir, exist_ok=True)
   finished = outputs.read_json(os.path.join(model_dir, "metrics.json"), default=None)
@@ -121,7 +125,7 @@ def run_experiment(model_dir, strategy=None, method=None,
                   random_affine if augment else no_augment, init_from=init_from,
                   log=log, data_fingerprint=fingerprint,
                   pretrain_cache_dir=pretrain_cache_dir or None,
-                  partner_eval_every=partner_eval_every)
+                  partner_eval_every=partner_eval_every, epoch_probe=epoch_probe)
   record = runner.record
   record.update(method=method.name, selected_player=method.selected_player,
                 dataset=splits.name, seed=seed, data_fingerprint=fingerprint,

@@ -2,7 +2,7 @@
 
     python -m kdgan_tf.reproduce table1-mnist [--quick] [--seeds=10] [--ns=100,1000,10000]
     python -m kdgan_tf.reproduce report [--runs_dir=...]      # aggregate only, run nothing
-    python -m kdgan_tf.reproduce figures [--quick] [--figure_seeds=3]   # Figures 3a and 4
+    python -m kdgan_tf.reproduce figures [--quick] [--figure_seeds=3]   # Figures 3a, 4, 7
 
 Protocols (every output names the one it comes from):
   honest   a fixed stratified n-subset per n (subset_seed 0), seeds vary the players'
@@ -101,6 +101,15 @@ def sensitivity_grid(values, seeds, runs_dir):
                               f"run_experiment.pretrain_cache_dir = '{cache}'"])
           for seed in range(seeds) for param, grid_values in values.items()
           for value in grid_values]
+
+
+def probe_grid(seeds, runs_dir):
+  """KDGAN runs with the gradient-variance probe, for Figure 7 (honest n = 100 players)."""
+  cache = os.path.join(runs_dir, "honest", "mnist_n100", "pretrain_cache")
+  return [Run("probe", 100, "kdgan", seed, runs_dir,
+              extra_bindings=["run_experiment.epoch_probe = @gradient_variance_probe",
+                              f"run_experiment.pretrain_cache_dir = '{cache}'"])
+          for seed in range(seeds)]
 
 
 def default_original_order_npz():
@@ -305,7 +314,8 @@ def execute(runs, quick, npz, extra_bindings, max_runs=0):
 
 
 def write_figures(runs_dir, folder, sensitivity_runs):
-  """Figure 3a from the honest n = 100 runs of the Table 1 grid, Figure 4 from the sweep."""
+  """Figure 3a from the honest n = 100 runs of the Table 1 grid, Figure 4 from the sweep,
+  Figure 7 from the probed KDGAN runs."""
   from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
   cell = os.path.join(runs_dir, "honest", "mnist_n100")
   data = figures.write_fig3a(figures.load_records(cell), folder)
@@ -323,8 +333,11 @@ def write_figures(runs_dir, folder, sensitivity_runs):
   if points:
     figures.write_fig4(points, folder)
     print(f"Figure 4 ({len(points)} runs) written to {folder}.")
-  print("Figure 7 (gradient variance during training) is not implemented yet.")
-  return 0 if data or points else 2
+  probed = figures.load_records(os.path.join(runs_dir, "probe", "mnist_n100"))
+  variances = figures.write_fig7(probed, folder)
+  if variances:
+    print(f"Figure 7 ({len(probed)} runs) written to {folder}.")
+  return 0 if data or points or variances else 2
 
 
 def define_flags():
@@ -364,9 +377,10 @@ def main(argv):
   failures = []
   npz = FLAGS.original_order_npz or default_original_order_npz()
   if argv[1] == "figures":
-    sweep = sensitivity_grid(SENSITIVITY_QUICK if quick else SENSITIVITY,
-                             1 if quick else FLAGS.figure_seeds, runs_dir)
-    failures = execute(sweep, quick, npz, FLAGS.gin_bindings, FLAGS.max_runs)
+    seeds = 1 if quick else FLAGS.figure_seeds
+    sweep = sensitivity_grid(SENSITIVITY_QUICK if quick else SENSITIVITY, seeds, runs_dir)
+    failures = execute(probe_grid(seeds, runs_dir) + sweep, quick, npz, FLAGS.gin_bindings,
+                       FLAGS.max_runs)
     code = write_figures(runs_dir, results_dir if quick or FLAGS.report_dir
                          else os.path.join(REPO, "results", "figures"), sweep)
     return 1 if failures else code

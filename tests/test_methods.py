@@ -156,3 +156,33 @@ def test_augmented_pretraining_is_shared_across_methods_but_not_across_augmentat
   other = _run(tmp_path / "rot", tiny_npz, "supervised_c.gin", *augmented,
                "random_affine.rotation_degrees = 5.0")
   assert "cached_from" not in other["pretrain"]["classifier"]
+
+
+def test_gradient_variance_probe_measures_without_changing_the_run(tmp_path, tiny_npz):
+  plain = _run(tmp_path / "plain", tiny_npz, "kdgan.gin", "run_experiment.game_epochs = 2")
+  probed = _run(tmp_path / "probed", tiny_npz, "kdgan.gin", "run_experiment.game_epochs = 2",
+                "run_experiment.epoch_probe = @gradient_variance_probe",
+                "gradient_variance_probe.num_batches = 4")
+  keys = ("var_grad_d_concrete_pathwise", "var_grad_d_reinforce", "var_grad_t")
+  for entry in probed["game"]["epochs"]:
+    assert all(entry[k] > 0 and np.isfinite(entry[k]) for k in keys)
+  strip = lambda entries: [{k: v for k, v in e.items() if "seconds" not in k
+                            and not k.startswith("var_grad")} for e in entries]
+  assert strip(probed["game"]["epochs"]) == strip(plain["game"]["epochs"])
+
+
+def test_probe_variance_is_zero_without_noise_and_positive_with_it():
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.models import lenet  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.probes import gradient_variance_probe  # pylint: disable=g-import-not-at-top
+  models = {"classifier": mlp_classifier((8, 8, 1), 3, hidden_units=(4,)),
+            "teacher": lenet((8, 8, 1), 3, filters=(2, 2), dense_units=4)}
+  images = tf.random.stateless_uniform([6, 8, 8, 1], [1, 2])
+  # Every mini-batch is the whole (permuted) data: the distillation gradient cannot vary.
+  whole = gradient_variance_probe(models, images, tf.constant(1.0), 0, 1, num_batches=5,
+                                  batch_size=6)
+  halves = gradient_variance_probe(models, images, tf.constant(1.0), 0, 1, num_batches=5,
+                                   batch_size=2)
+  assert set(whole) == {"var_grad_t"} and halves["var_grad_t"] > 0
+  # Zero up to float32 rounding of E[g^2] - E[g]^2.
+  assert whole["var_grad_t"] < 1e-3 * halves["var_grad_t"]

@@ -156,3 +156,19 @@ def test_sensitivity_grid_reuses_the_honest_pretraining():
   cache = os.path.join("R", "honest", "mnist_n100", "pretrain_cache")
   assert f"run_experiment.pretrain_cache_dir = '{cache}'" in runs[1].extra_bindings
   assert runs[1].gin_files() == ["mnist.gin", "kdgan.gin"]
+
+
+def test_figure_7_from_probed_runs(tmp_path):
+  from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
+  records = []
+  for seed in (0, 1):
+    record = _record("kdgan", 100, seed, 0.7, 0.8)
+    record["game"]["epochs"] = [{"epoch": e, "var_grad_t": 1e-6 * (1 + seed),
+                                 "var_grad_d_reinforce": 1e-3, "var_grad_d_concrete_pathwise":
+                                 1e-4 * e} for e in (1, 2)]
+    records.append(record)
+  data = figures.write_fig7(records, str(tmp_path))
+  assert data["var_grad_t"][0] == (1, pytest.approx(1.5e-6), pytest.approx(7.0710678e-07), 2)
+  assert [c[1] for c in data["var_grad_d_concrete_pathwise"]] == pytest.approx([1e-4, 2e-4])
+  assert (tmp_path / "fig7.png").stat().st_size > 0
+  assert figures.write_fig7([_record("kdgan", 100, 0, 0.7, 0.8)], str(tmp_path / "none")) == {}

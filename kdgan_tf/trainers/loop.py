@@ -107,7 +107,7 @@ class Runner:
   def __init__(self, model_dir, method, splits, builders, strategy, seed, batch_size,
                eval_batch_size, game_epochs, tau_schedule, augment_fn, summary=True,
                init_from=None, log=print, data_fingerprint="", pretrain_cache_dir=None,
-               partner_eval_every=5):
+               partner_eval_every=5, epoch_probe=None):
     self.model_dir, self.method, self.splits = model_dir, method, splits
     self.strategy, self.seed, self.batch_size = strategy, int(seed), int(batch_size)
     self.game_epochs, self.tau_schedule, self.augment_fn = game_epochs, tau_schedule, augment_fn
@@ -115,6 +115,7 @@ class Runner:
     self.data_fingerprint = data_fingerprint
     self.cache = PretrainCache(pretrain_cache_dir) if pretrain_cache_dir else None
     self.partner_eval_every = max(1, int(partner_eval_every))
+    self.epoch_probe = epoch_probe  # see kdgan_tf/probes.py; must not change the trajectory
     self.selected = method.selected_player
     if self.selected not in method.players or self.selected not in _PREFIX:
       raise UserError(f"{method.name}: selected_player {self.selected!r} must be the classifier "
@@ -458,6 +459,9 @@ class Runner:
         entry.update({k: float(v) for k, v in fn(it, tf.constant(phase.passes * steps)).items()})
       _check_finite(entry, f"game epoch {epoch + 1}")
       entry["train_seconds"] = time.time() - t0
+      if self.epoch_probe is not None:
+        entry.update(self.epoch_probe(self.models, tf.constant(self.splits.x_train), self.tau,
+                                      self.seed, epoch + 1))
       entry.update(self._evaluate_players(epoch + 1))
       entry["seconds"] = time.time() - t0
       game["epochs"].append(entry)

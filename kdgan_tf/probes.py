@@ -1,0 +1,73 @@
+"""Measurements taken between game epochs that never change the training trajectory.
+
+`gradient_variance_probe` measures what the paper's Figure 7 plots: the variance of the
+classifier's gradient coming from the discriminator (its adversarial term, under each
+gradient estimator) and from the teacher (its distillation term), all measured the same way:
+  * on `num_batches` mini-batches of `batch_size` training images drawn with a stateless seed
+    from (run seed, epoch), each gradient estimated once per mini-batch with its own samples;
+  * with respect to every trainable parameter of C, unweighted by alpha or beta;
+  * reported as the mean over parameters of the per-parameter variance across mini-batches.
+Every model runs in inference mode, so no dropout seed state advances and the run's metrics are
+identical with and without the probe (a test checks this).
+Enable it with `run_experiment.epoch_probe = @gradient_variance_probe`; its numbers land in each
+game epoch of metrics.json as `var_grad_d_<estimator>` and `var_grad_t`.
+"""
+import gin
+import tensorflow as tf
+
+from kdgan_tf.estimators import concrete_pathwise, reinforce
+from kdgan_tf.losses import l2_logits
+
+
+def _flat(grads):
+  return tf.concat([tf.reshape(g, [-1]) for g in grads], axis=0)
+
+
+@gin.configurable
+def gradient_variance_probe(models, images, tau, seed, epoch, num_batches=20, batch_size=10,
+                            estimators=(concrete_pathwise, reinforce), distill_loss=l2_logits):
+  """Returns {metric: variance} for the sources the method has (needs C; D and/or T)."""
+  c = models["classifier"]
+  d, t = models.get("discriminator"), models.get("teacher")
+  if d is None and t is None:
+    return {}
+  variables = c.trainable_variables
+  sources = [(f"var_grad_d_{e.__name__}", e) for e in (estimators if d is not None else ())]
+  if t is not None:
+    sources.append(("var_grad_t", None))
+  n = int(images.shape[0])
+  batch_size = min(int(batch_size), n)
+  totals = {name: [tf.zeros([sum(int(tf.size(v)) for v in variables)]),
+                   tf.zeros([sum(int(tf.size(v)) for v in variables)])] for name, _ in sources}
+  for b in range(int(num_batches)):
+    step_seed = tf.random.experimental.stateless_fold_in(
+        tf.constant([int(seed), int(epoch)], tf.int64), b)
+    pick_seed, sample_seed = tf.unstack(tf.random.experimental.stateless_split(step_seed, 2))
+    order = tf.argsort(tf.random.stateless_uniform([n], pick_seed))[:batch_size]
+    x = tf.gather(images, order)
+    grads = _probe_gradients(c, d, t, x, tau, sample_seed, tuple(sources), distill_loss)
+    for name, g in zip([s[0] for s in sources], grads):
+      totals[name][0] += g
+      totals[name][1] += tf.square(g)
+  out = {}
+  for name, (s1, s2) in totals.items():
+    mean = s1 / num_batches
+    variance = tf.maximum(s2 / num_batches - tf.square(mean), 0.0)
+    out[name] = float(tf.reduce_mean(variance))
+  return out
+
+
+def _probe_gradients(c, d, t, x, tau, seed, sources, distill_loss):
+  d_logits = d(x, training=False) if d is not None else None
+  t_logits = t(x, training=False) if t is not None else None
+  grads = []
+  for name, estimator in sources:
+    with tf.GradientTape() as tape:
+      logits = c(x, training=False)
+      if estimator is not None:
+        loss = tf.reduce_mean(estimator(logits, d_logits, tau, seed).surrogate)
+      else:
+        loss = tf.reduce_mean(distill_loss(logits, t_logits))
+    grads.append(_flat(tape.gradient(loss, c.trainable_variables)))
+    del name
+  return grads
