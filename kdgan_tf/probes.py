@@ -27,9 +27,9 @@ def _flat(grads):
 def gradient_variance_probe(models, images, tau, seed, epoch, num_batches=20, batch_size=10,
                             estimators=(concrete_pathwise, reinforce), distill_loss=l2_logits):
   """Returns {metric: variance} for the sources the method has (needs C; D and/or T)."""
-  c = models["classifier"]
+  c = models.get("classifier")
   d, t = models.get("discriminator"), models.get("teacher")
-  if d is None and t is None:
+  if c is None or (d is None and t is None):
     return {}
   variables = c.trainable_variables
   sources = [(f"var_grad_d_{e.__name__}", e) for e in (estimators if d is not None else ())]

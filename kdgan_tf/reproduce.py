@@ -269,7 +269,7 @@ def report_markdown(rows, paper, command, quick):
   return "\n".join(lines)
 
 
-def write_report(rows, report_dir, results_dir, command, quick):
+def write_report(rows, report_dir, results_dir, command, quick, failures=()):
   from kdgan_tf.summarize import PAPER_TABLE1  # pylint: disable=g-import-not-at-top
   with open(PAPER_TABLE1) as f:
     paper = json.load(f)
@@ -288,8 +288,12 @@ def write_report(rows, report_dir, results_dir, command, quick):
              for (m, n), by in sorted(table(rows).items()) for p, s in sorted(by.items()) if s]
   outputs.write_json(os.path.join(results_dir, "table1.json"),
                      {"paper_source": paper["source"], "cells": summary, "quick": quick})
-  outputs.atomic_write_text(os.path.join(report_dir, "REPORT.md"),
-                            report_markdown(rows, paper, command, quick))
+  text = report_markdown(rows, paper, command, quick)
+  if failures:
+    text += ("\n## Runs that failed in the last call (left out of the table)\n\n"
+             + "\n".join(f"- `{f['model_dir']}`: {f['error'].strip().splitlines()[-1]}"
+                          for f in failures) + "\n")
+  outputs.atomic_write_text(os.path.join(report_dir, "REPORT.md"), text)
 
 
 def execute(runs, quick, npz, extra_bindings, max_runs=0):
@@ -311,6 +315,29 @@ def execute(runs, quick, npz, extra_bindings, max_runs=0):
     if error:
       failures.append({"model_dir": run.model_dir, "error": error})
   return failures
+
+
+def check_same_bindings(runs_dir, bindings):
+  """A grid keeps its finished runs, so its extra bindings must not change between calls."""
+  path = os.path.join(runs_dir, "grid_bindings.json")
+  previous = outputs.read_json(path, default=None)
+  if previous is None:
+    os.makedirs(runs_dir, exist_ok=True)
+    outputs.write_json(path, list(bindings))
+    return None
+  if previous != list(bindings):
+    return (f"{runs_dir} was run with --gin_bindings {previous}, now {list(bindings)}: "
+            "finished runs would mix two configurations; use another --runs_dir.")
+  return None
+
+
+def record_failures(runs_dir, failures):
+  """failures.json lists this call's failed runs; it is removed after a clean call."""
+  path = os.path.join(runs_dir, "failures.json")
+  if failures:
+    outputs.write_json(path, failures)
+  elif os.path.exists(path):
+    os.remove(path)
 
 
 def write_figures(runs_dir, folder, sensitivity_runs):
@@ -367,8 +394,9 @@ def main(argv):
           file=sys.stderr)
     return 2
   quick = FLAGS.quick
-  runs_dir = FLAGS.runs_dir or os.path.join(
-      "runs", "table1_mnist_quick" if quick else "table1_mnist")
+  # Absolute paths: they are bound into gin configs, which a resumed run must match exactly.
+  runs_dir = os.path.abspath(FLAGS.runs_dir or os.path.join(
+      REPO, "runs", "table1_mnist_quick" if quick else "table1_mnist"))
   report_dir = FLAGS.report_dir or (runs_dir if quick else REPO)
   results_dir = (os.path.join(report_dir, "results") if quick or FLAGS.report_dir
                  else os.path.join(REPO, "results", "table1_mnist"))
@@ -376,11 +404,18 @@ def main(argv):
       a for a in sys.argv[1:] if a.startswith("--")])
   failures = []
   npz = FLAGS.original_order_npz or default_original_order_npz()
+  npz = os.path.abspath(npz) if npz else None
+  if argv[1] != "report":
+    error = check_same_bindings(runs_dir, FLAGS.gin_bindings)
+    if error:
+      print(f"kdgan_tf.reproduce: error: {error}", file=sys.stderr)
+      return 2
   if argv[1] == "figures":
     seeds = 1 if quick else FLAGS.figure_seeds
     sweep = sensitivity_grid(SENSITIVITY_QUICK if quick else SENSITIVITY, seeds, runs_dir)
     failures = execute(probe_grid(seeds, runs_dir) + sweep, quick, npz, FLAGS.gin_bindings,
                        FLAGS.max_runs)
+    record_failures(runs_dir, failures)
     code = write_figures(runs_dir, results_dir if quick or FLAGS.report_dir
                          else os.path.join(REPO, "results", "figures"), sweep)
     return 1 if failures else code
@@ -403,10 +438,14 @@ def main(argv):
     ns = [100] if quick and FLAGS.ns == ["100", "1000", "10000"] else [int(n) for n in FLAGS.ns]
     runs = grid(FLAGS.protocols, ns, methods, seeds, runs_dir)
     failures = execute(runs, quick, npz, FLAGS.gin_bindings, FLAGS.max_runs)
-    if failures:
-      outputs.write_json(os.path.join(runs_dir, "failures.json"), failures)
+    record_failures(runs_dir, failures)
   rows = collect(runs_dir)
-  write_report(rows, report_dir, results_dir, command, quick)
+  if not rows:
+    print(f"kdgan_tf.reproduce: error: no finished runs below {runs_dir}; nothing to report "
+          "(an existing REPORT.md is left as it is).", file=sys.stderr)
+    return 2
+  failed = outputs.read_json(os.path.join(runs_dir, "failures.json"), default=[]) or []
+  write_report(rows, report_dir, results_dir, command, quick, failed)
   print(f"{len(rows)} finished runs summarised in {os.path.join(report_dir, 'REPORT.md')}")
   return 1 if argv[1] == "table1-mnist" and failures else 0
 

@@ -172,3 +172,25 @@ def test_figure_7_from_probed_runs(tmp_path):
   assert [c[1] for c in data["var_grad_d_concrete_pathwise"]] == pytest.approx([1e-4, 2e-4])
   assert (tmp_path / "fig7.png").stat().st_size > 0
   assert figures.write_fig7([_record("kdgan", 100, 0, 0.7, 0.8)], str(tmp_path / "none")) == {}
+
+
+def test_a_grid_refuses_other_extra_bindings_and_forgets_old_failures(tmp_path):
+  runs = str(tmp_path / "grid")
+  assert reproduce.check_same_bindings(runs, ["a = 1"]) is None
+  assert reproduce.check_same_bindings(runs, ["a = 1"]) is None
+  assert "another --runs_dir" in reproduce.check_same_bindings(runs, ["a = 2"])
+  reproduce.record_failures(runs, [{"model_dir": "x", "error": "boom"}])
+  assert os.path.exists(os.path.join(runs, "failures.json"))
+  reproduce.record_failures(runs, [])
+  assert not os.path.exists(os.path.join(runs, "failures.json"))
+
+
+def test_report_on_an_empty_grid_is_refused(tmp_path):
+  report = tmp_path / "REPORT.md"
+  report.write_text("an earlier report")
+  result = subprocess.run(
+      ["bash", os.path.join(REPO, "run.sh"), "table1-mnist", "--protocols=honest",
+       "--methods=kdgan", "--seeds=0", f"--runs_dir={tmp_path / 'empty'}",
+       f"--report_dir={tmp_path}"], capture_output=True, text=True, timeout=300, cwd=REPO)
+  assert result.returncode == 2 and "no finished runs" in result.stderr
+  assert report.read_text() == "an earlier report"

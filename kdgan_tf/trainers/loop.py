@@ -327,6 +327,9 @@ class Runner:
       except ValueError:  # not a gin configurable
         bindings = []
       settings["augment"] = [name, bindings]
+    # The replica id is folded into every step seed, and numerics differ across versions.
+    settings.update(replicas=self.strategy.num_replicas_in_sync, tensorflow=tf.__version__,
+                    keras=keras.__version__)
     return cache_key(player, self.models[player], self.seed, self.data_fingerprint, settings)
 
   def _load_pretrained(self, player, source, info, weights, **provenance):
