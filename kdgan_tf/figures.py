@@ -107,9 +107,7 @@ def write_fig4(points, folder):
   _write_csv(os.path.join(folder, "fig4.csv"),
              [dict(zip(fields, (param,) + row)) for param, rows in data.items() for row in rows],
              fields)
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  plt = _pyplot()
   params = [p for p in ("alpha", "beta", "gamma") if p in data]
   fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 3.5), squeeze=False)
   for ax, param in zip(axes[0], params):
@@ -126,10 +124,7 @@ def write_fig4(points, folder):
   axes[0][0].set_ylabel("accuracy at the selected epoch (%)")
   axes[0][0].legend()
   fig.tight_layout()
-  path = os.path.join(folder, "fig4.png")
-  fig.savefig(path[:-4] + ".tmp.png", dpi=120)
-  plt.close(fig)
-  os.replace(path[:-4] + ".tmp.png", path)
+  _save(plt, fig, os.path.join(folder, "fig4.png"))
   return data
 
 
@@ -150,9 +145,7 @@ def write_fig7(records, folder):
              [{"source": k, "epoch": e, "mean": mu, "std": sd, "runs": n}
               for k, curve in data.items() for e, mu, sd, n in curve],
              ["source", "epoch", "mean", "std", "runs"])
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  plt = _pyplot()
   fig, ax = plt.subplots(figsize=(6, 3.8))
   for key, curve in data.items():
     ax.plot([c[0] for c in curve], [c[1] for c in curve],
@@ -164,11 +157,24 @@ def write_fig7(records, folder):
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
   fig.tight_layout()
-  path = os.path.join(folder, "fig7.png")
-  fig.savefig(path[:-4] + ".tmp.png", dpi=120)
-  plt.close(fig)
-  os.replace(path[:-4] + ".tmp.png", path)
+  _save(plt, fig, os.path.join(folder, "fig7.png"))
   return data
+
+
+def _pyplot():
+  """matplotlib without a display (imported lazily: only the figure commands need it)."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt
+
+
+def _save(plt, fig, path):
+  """Atomic PNG write: a killed run never leaves half a figure."""
+  tmp = path[:-4] + ".tmp.png"
+  fig.savefig(tmp, dpi=120)
+  plt.close(fig)
+  os.replace(tmp, path)
 
 
 def _write_csv(path, rows, fields):
@@ -181,9 +187,7 @@ def _write_csv(path, rows, fields):
 
 
 def _plot_fig3a(data, path):
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  plt = _pyplot()
   fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
   for ax, split in zip(axes, ("val", "test")):
     for method, d in data.items():
@@ -199,10 +203,7 @@ def _plot_fig3a(data, path):
   axes[0].set_ylabel("accuracy (%)")
   axes[0].legend()
   fig.tight_layout()
-  tmp = path[:-4] + ".tmp.png"
-  fig.savefig(tmp, dpi=120)
-  plt.close(fig)
-  os.replace(tmp, path)
+  _save(plt, fig, path)
 
 
 def load_records(folder):

@@ -33,6 +33,7 @@ import kdgan_tf  # noqa: F401  (sets the Keras backend first)
 import gin
 
 from kdgan_tf import outputs
+from kdgan_tf import summarize
 from kdgan_tf.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -139,11 +140,7 @@ def train_run(gin_files, bindings, model_dir):
 
 # --------------------------------------------------------------------------------- aggregation
 def _get(record, *path):
-  for key in path:
-    if not isinstance(record, dict) or key not in record:
-      return None
-    record = record[key]
-  return record
+  return summarize.get_path(record, path)
 
 
 def run_seconds(record):

@@ -22,7 +22,8 @@ COLUMNS = (("pretrained C", ("game", "pretrained", "c_test_accuracy")),
            ("pretrained T", ("game", "pretrained", "t_test_accuracy")))
 
 
-def _get(record, path):
+def get_path(record, path):
+  """record[path[0]][path[1]]...; None where a key is missing."""
   for key in path:
     if not isinstance(record, dict) or key not in record:
       return None
@@ -32,8 +33,8 @@ def _get(record, path):
 
 def run_row(record):
   """The table's values for one run's metrics.json record (None where missing)."""
-  row = {name: _get(record, path) for name, path in COLUMNS}
-  epochs = _get(record, ("game", "epochs")) or []
+  row = {name: get_path(record, path) for name, path in COLUMNS}
+  epochs = get_path(record, ("game", "epochs")) or []
   row["s/epoch"] = (statistics.median(e["seconds"] for e in epochs) if epochs else None)
   return row
 
@@ -92,11 +93,11 @@ def method_rows(records, paper):
   for key in sorted(groups, key=order):
     runs = groups[key]
     prefix = "t" if runs[0].get("selected_player") == "teacher" else "c"
-    pretrained = mean_std([_get(r, ("game", "pretrained", f"{prefix}_test_accuracy"))
+    pretrained = mean_std([get_path(r, ("game", "pretrained", f"{prefix}_test_accuracy"))
                            for r in runs])
-    honest = mean_std([_get(r, ("game", "selected", "test_accuracy")) for r in runs])
-    best = mean_std([_get(r, ("game", "authors_protocol", "test_accuracy")) for r in runs])
-    game_s = mean_std([sum(e["seconds"] for e in _get(r, ("game", "epochs")) or [])
+    honest = mean_std([get_path(r, ("game", "selected", "test_accuracy")) for r in runs])
+    best = mean_std([get_path(r, ("game", "authors_protocol", "test_accuracy")) for r in runs])
+    game_s = mean_std([sum(e["seconds"] for e in get_path(r, ("game", "epochs")) or [])
                        for r in runs])
     pre_s = mean_std([sum(p.get("seconds", 0.0) for p in (r.get("pretrain") or {}).values())
                       for r in runs])
