@@ -78,7 +78,9 @@ class Run:
             + [f"{self.method}.gin"] + (["quick.gin"] if quick else []))
 
   def bindings(self, original_order_npz, extra):
-    out = [f"run_experiment.seed = {self.seed}", f"load_image_classification.n = {self.n}"]
+    # A finished run's checkpoints (~300 MB) are not outputs: 360 runs would fill the disk.
+    out = [f"run_experiment.seed = {self.seed}", f"load_image_classification.n = {self.n}",
+           "run_experiment.keep_checkpoints = False"]
     if self.protocol == "authors":
       out.append(f"load_image_classification.original_order_npz = '{original_order_npz}'")
     return out + self.extra_bindings + list(extra)

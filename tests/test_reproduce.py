@@ -95,6 +95,11 @@ def test_run_sh_table1_quick_end_to_end(tmp_path, tiny_npz):
   authors = json.load(open(os.path.join(runs_dir, "authors", "mnist_n40", "kdgan_s0",
                                         "metrics.json")))
   assert authors["augment"] is True and authors["finished"]
+  # A finished grid run keeps its outputs but drops its ~300 MB resumable checkpoint.
+  kdgan_dir = os.path.join(runs_dir, "authors", "mnist_n40", "kdgan_s0")
+  assert os.path.exists(os.path.join(kdgan_dir, "weights", "best_classifier.weights.h5"))
+  assert os.path.exists(os.path.join(kdgan_dir, "classifier.tflite"))
+  assert not os.path.exists(os.path.join(kdgan_dir, "checkpoints"))
   second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
   assert second.returncode == 0 and ": done" not in second.stdout
   assert "6 finished runs" in second.stdout
