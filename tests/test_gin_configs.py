@@ -8,8 +8,25 @@ import pytest
 from conftest import REPO
 from kdgan_tf.train import parse_config
 
+# Tag recommendation (kdgan_tf/tagrec/evaluate.py) composes a dataset file with the baselines.
+TAGREC_DATASETS = ("corel5k.gin", "yfcc100m.gin")
+TAGREC = TAGREC_DATASETS + ("tagrec_baselines.gin",)
 CONFIGS = sorted(os.path.basename(p) for p in glob.glob(os.path.join(REPO, "gin_configs",
-                                                                       "*.gin")))
+                                                                       "*.gin"))
+                 if os.path.basename(p) not in TAGREC)
+
+
+@pytest.mark.parametrize("dataset", TAGREC_DATASETS)
+def test_tag_recommendation_gin_files_parse(dataset):
+  from kdgan_tf.tagrec import evaluate  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  try:
+    evaluate._parse([dataset, "tagrec_baselines.gin"], [])  # pylint: disable=protected-access
+    spaces = gin.query_parameter("evaluate_baselines.search_spaces")
+    assert set(spaces) == set(evaluate.BASELINES)
+    assert gin.query_parameter("evaluate_baselines.selection_metric") == "P@3"
+  finally:
+    gin.clear_config()
 
 
 @pytest.mark.parametrize("name", CONFIGS)
