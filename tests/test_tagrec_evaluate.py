@@ -89,3 +89,19 @@ def test_command_end_to_end_on_generated_corel_data(tmp_path):
                            capture_output=True, text=True, timeout=300, cwd=REPO)
   assert missing.returncode == 2 and "load_corel5k.path" in missing.stderr
   assert "Traceback" not in missing.stderr
+
+
+def test_setting_mistakes_are_one_sentence_before_any_fitting(tmp_path):
+  from kdgan_tf.data.corel5k import load_corel5k  # pylint: disable=g-import-not-at-top
+  path = write_corel_like_npz(str(tmp_path / "corel.npz"), train=60, test=10, features=12)
+  data = lambda: load_corel5k(path=path, validation_size=10)
+  quiet = lambda m: None
+  with pytest.raises(UserError, match="selection_metric"):
+    evaluate.evaluate_baselines(dataset_fn=data, selection_metric="map", methods=["knn"],
+                                log=quiet)
+  with pytest.raises(UserError, match=r"names \['K'\]"):
+    evaluate.evaluate_baselines(dataset_fn=data, search_spaces={"knn": {"K": [3]}},
+                                methods=["knn"], log=quiet)
+  with pytest.raises(UserError, match="knn with {'k': 100}: .*exceeds the 50 training"):
+    evaluate.evaluate_baselines(dataset_fn=data, search_spaces={"knn": {"k": [100]}},
+                                methods=["knn"], log=quiet)

@@ -27,7 +27,8 @@ FC7_DIM = 4096
 IMAGE_SIZE = 224
 FC7_LAYER = "fc2"  # keras.applications.VGG16's name for the slim `vgg_16/fc7` end point
 
-_MODELS = {}  # weights key -> fc7 model (random-weight models are cached too: deterministic)
+_MODELS = {}  # weights key -> fc7 model (random-weight models are cached too: the
+# same features within one process; their unseeded initialisation differs between processes)
 
 
 def vgg16_fc7_model(weights="imagenet"):

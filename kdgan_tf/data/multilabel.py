@@ -126,7 +126,11 @@ def load_multilabel_npz(path, validation_size=None, seed=0):
     raise UserError(f"{path} lacks {missing}; see kdgan_tf/data/multilabel.py for the layout.")
   train = Split(arrays["x_train"], arrays["p_train"], arrays["y_train"].astype(np.uint8))
   test = Split(arrays["x_test"], arrays["p_test"], arrays["y_test"].astype(np.uint8))
-  if "y_val" in arrays:
+  if any(f"{a}_val" in arrays for a in "xpy"):
+    missing = [f"{a}_val" for a in "xpy" if f"{a}_val" not in arrays]
+    if missing:
+      raise UserError(f"{path} has a partial validation split (lacks {missing}): give x_val, "
+                      "p_val and y_val together, or none of them.")
     val = Split(arrays["x_val"], arrays["p_val"], arrays["y_val"].astype(np.uint8))
   else:
     if validation_size is None:

@@ -50,6 +50,10 @@ Construction, step by step (all choices the paper leaves open are config fields)
      `kdgan_tf.data.image_features.extract_vgg16_fc7` (ImageNet weights by default, config
      field `vgg_weights`; 224x224 resize, `keras.applications.vgg16.preprocess_input`).
 
+Note: tag popularity (step 2) is counted over the whole pool, test photos included, because the
+split is drawn after the photos without a vocabulary tag are dropped; the authors did the same.
+No model choice depends on it, but it is label information from the test photos.
+
 Deviations from the authors' code (original-kdgan-facts.md section 5.1), and why:
   * Tags: 200 "top" / 200 random tags, as in the paper. The authors' code used 100 top tags
     and 250 random tags, kept only tags that are the last word of an ImageNet class name

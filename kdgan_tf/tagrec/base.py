@@ -8,6 +8,8 @@ command (kdgan_tf/tagrec/evaluate.py) builds one instance per point of the searc
 """
 import numpy as np
 
+from kdgan_tf.errors import UserError
+
 
 class TagRecommender:
   """Base class: `fit(x, y)` then `score(x)`."""
@@ -39,7 +41,7 @@ def cosine_neighbours(queries, references, k, exclude_self=False, block=2048):
   q, r = l2_normalise(queries), l2_normalise(references)
   k = int(k)
   if k <= 0 or k > len(r) - (1 if exclude_self else 0):
-    raise ValueError(f"k = {k} neighbours requested from {len(r)} references.")
+    raise UserError(f"k = {k} neighbours requested from {len(r)} references.")
   index = np.empty((len(q), k), dtype=np.int64)
   sims = np.empty((len(q), k), dtype=np.float64)
   for start in range(0, len(q), block):
@@ -47,7 +49,8 @@ def cosine_neighbours(queries, references, k, exclude_self=False, block=2048):
     if exclude_self:
       rows = np.arange(s.shape[0])
       s[rows, start + rows] = -np.inf
-    # Stable descending sort by similarity: lexsort on (reference index, -similarity).
+    # Stable descending sort by similarity: a stable argsort of -similarity keeps the
+    # lower reference index first among equal similarities.
     order = np.argsort(-s, axis=1, kind="stable")[:, :k]
     index[start:start + block] = order
     sims[start:start + block] = np.take_along_axis(s, order, axis=1)

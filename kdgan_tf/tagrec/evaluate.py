@@ -19,6 +19,7 @@ import collections
 import csv
 import datetime
 import importlib
+import inspect
 import itertools
 import json
 import os
@@ -77,10 +78,23 @@ def _progress(iterable, **kwargs):
   return tqdm(iterable, disable=None, leave=False, file=sys.stderr, **kwargs)
 
 
-def fit_and_measure(cls, params, train, evaluated):
+def check_arguments(name, cls, points):
+  """Every searched argument must be a constructor argument of the baseline."""
+  accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+  for params in points:
+    wrong = sorted(set(params) - accepted)
+    if wrong:
+      raise UserError(f"search space of {name} names {wrong}, which {cls.__name__} does not "
+                      f"take; its arguments are {sorted(accepted)}.")
+
+
+def fit_and_measure(name, cls, params, train, evaluated):
   """Fits `cls(**params)` on train; returns (model, measures on `evaluated`, seconds)."""
   start = time.perf_counter()
-  model = cls(**params).fit(train.x, train.y)
+  try:
+    model = cls(**params).fit(train.x, train.y)
+  except (ValueError, TypeError) as e:  # e.g. k larger than the training set
+    raise UserError(f"{name} with {params}: {str(e).splitlines()[0]}") from e
   fit_s = time.perf_counter() - start
   start = time.perf_counter()
   scores = model.score(evaluated.x)
@@ -103,6 +117,10 @@ def evaluate_baselines(dataset_fn=gin.REQUIRED, search_spaces=None, selection_me
   Returns:
     (dataset summary dict, search rows, test rows).
   """
+  known = list(metrics.evaluate(np.ones((1, 5)), np.ones((1, 5))))
+  if selection_metric not in known:
+    raise UserError(f"evaluate_baselines.selection_metric = {selection_metric!r} is not a "
+                    f"measure; choose one of {known}.")
   splits = dataset_fn()
   search_spaces = dict(search_spaces or {})
   methods = list(methods or BASELINES)
@@ -116,14 +134,19 @@ def evaluate_baselines(dataset_fn=gin.REQUIRED, search_spaces=None, selection_me
   log(f"{splits.name}: {dataset['sizes']} examples, {splits.num_tags} tags, "
       f"{dataset['feature_dim']}-D inference features; selecting on validation {selection_metric}")
   search_rows, test_rows = [], []
+  spaces = {}
+  for name in methods:  # every mistake in the settings is reported before hours of fitting
+    spaces[name] = grid_points(search_spaces.get(name))
+    check_arguments(name, baseline_class(name), spaces[name])
   for name in methods:
-    cls = baseline_class(name)
-    points = grid_points(search_spaces.get(name))
-    results = []
+    cls, points = baseline_class(name), spaces[name]
+    results, best_model, fit_best = [], None, 0.0
     started = time.perf_counter()
     for params in _progress(points, desc=f"{name} search", unit="point"):
-      _, val, fit_s, score_s = fit_and_measure(cls, params, splits.train, splits.val)
+      model, val, fit_s, score_s = fit_and_measure(name, cls, params, splits.train, splits.val)
       results.append(val)
+      if select_best(results, selection_metric) == len(results) - 1:
+        best_model, fit_best = model, fit_s  # the validated model itself is tested
       search_rows.append(dict(method=name, params=json.dumps(params, sort_keys=True),
                               fit_seconds=fit_s, score_seconds=score_s,
                               **{f"val_{k}": v for k, v in val.items()}))
@@ -131,12 +154,14 @@ def evaluate_baselines(dataset_fn=gin.REQUIRED, search_spaces=None, selection_me
           f"({fit_s:.1f} s fit)")
     search_s = time.perf_counter() - started
     best = select_best(results, selection_metric)
-    _, test, fit_s, score_s = fit_and_measure(cls, points[best], splits.train, splits.test)
+    start = time.perf_counter()
+    test = metrics.evaluate(best_model.score(splits.test.x), splits.test.y)
+    score_s = time.perf_counter() - start
     test_rows.append(dict(method=name, params=json.dumps(points[best], sort_keys=True),
                           selected_on=f"validation {selection_metric}",
                           val_selection_value=results[best][selection_metric],
                           search_points=len(points), search_seconds=search_s,
-                          fit_seconds=fit_s, score_seconds=score_s, **test))
+                          fit_seconds=fit_best, score_seconds=score_s, **test))
     log(f"{name}: selected {points[best]}; test " + " ".join(
         f"{c}={test[c]:.4f}" for c in PRINTED_COLUMNS))
   return dataset, search_rows, test_rows
@@ -195,6 +220,8 @@ def main(argv):
   from absl import flags  # pylint: disable=g-import-not-at-top
   del argv
   flag_values = flags.FLAGS
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf.config.experimental.enable_op_determinism()  # TagProp's segment sums, also on GPU
   try:
     _parse(flag_values.gin_file, flag_values.gin_bindings)
     methods = flag_values.methods or None

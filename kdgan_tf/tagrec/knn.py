@@ -23,6 +23,7 @@ Choices and deviations, written down:
 import gin
 import numpy as np
 
+from kdgan_tf.errors import UserError
 from kdgan_tf.tagrec.base import TagRecommender, cosine_neighbours
 
 
@@ -34,12 +35,12 @@ class NeighbourVoting(TagRecommender):
 
   def __init__(self, k=100, subtract_prior=True):
     if int(k) <= 0:
-      raise ValueError(f"NeighbourVoting.k must be positive, got {k}.")
+      raise UserError(f"NeighbourVoting.k must be positive, got {k}.")
     self.k, self.subtract_prior = int(k), bool(subtract_prior)
 
   def fit(self, x, y):
     if self.k > len(y):
-      raise ValueError(f"NeighbourVoting.k = {self.k} exceeds the {len(y)} training images.")
+      raise UserError(f"NeighbourVoting.k = {self.k} exceeds the {len(y)} training images.")
     self.x_train = np.asarray(x, dtype=np.float64)
     self.y_train = np.asarray(y, dtype=np.float64)
     self.prior = self.y_train.mean(axis=0)  # n_t / N

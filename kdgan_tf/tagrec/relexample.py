@@ -16,7 +16,10 @@ not tagged t):
       The two rankings of P_t are fused by Borda (each score replaced by 1 - rank / n, ties
       sharing their mean rank, weights 0.5 / 0.5). A positive with no other tag has no semantic
       score and gets its visual Borda score alone (the semantic ranking is over the positives
-      that have one). The top `num_positives` (500) are kept, all if fewer; ties by image index.
+      that have one). NOTE: such single-tag positives are therefore spread over the whole visual
+      range while fused ones bunch near 0.5, which favours them in the selection; on data where
+      most images carry one vocabulary tag (YFCC) this matters. The top `num_positives` (500) are
+      kept, all if fewer; ties by image index.
   (b) Negative bootstrap, `rounds` (T = 10) rounds. Round 1 trains on max(500, |pos|) random
       negatives. Each later round draws a random U from the pool, |U| = min(10000,
       max(5000, 10 |pos|), |pool|), scores it with the current ensemble, drops the top 1% of U
@@ -53,6 +56,7 @@ per image) on a shared 2-core CPU: about 1.5 min.
 import gin
 import numpy as np
 
+from kdgan_tf.errors import UserError
 from kdgan_tf.tagrec import linear
 from kdgan_tf.tagrec.base import TagRecommender, cosine_neighbours
 
@@ -106,7 +110,7 @@ class RelExample(TagRecommender):
                start_negatives=500, round_negatives=1000, platt_positives=500,
                fit_bias=False, seed=0, max_iter=100, tol=0.01, dtype="float32"):
     if C <= 0 or int(rounds) < 1 or int(num_positives) < 1 or int(k_visual) < 1:
-      raise ValueError(f"RelExample: need C > 0, rounds, num_positives, k_visual >= 1; got "
+      raise UserError(f"RelExample: need C > 0, rounds, num_positives, k_visual >= 1; got "
                        f"C={C}, rounds={rounds}, num_positives={num_positives}, "
                        f"k_visual={k_visual}.")
     self.C, self.rounds, self.num_positives = float(C), int(rounds), int(num_positives)
@@ -160,7 +164,7 @@ class RelExample(TagRecommender):
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y) > 0
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
-      raise ValueError(f"RelExample.fit: x {x.shape} and y {y.shape} must be [N, D] and [N, K].")
+      raise UserError(f"RelExample.fit: x {x.shape} and y {y.shape} must be [N, D] and [N, K].")
     n, num_tags = y.shape
     rng = np.random.default_rng(self.seed)
     selected = self.select_positives(x, y)

@@ -27,7 +27,8 @@ Choices and deviations, written down:
     on its own labels (in-sample stage-1 probabilities would be over-confident on exactly the
     training labels stage 2 learns from). Test images get the mean of the two halves' stage-1
     probabilities (same training-set size behind them as for training images), then
-    l1-normalised. `cross_fit=False` fits stage 1 once on all training images and uses its
+    l1-normalised. An average of two models is less extreme than one model's output, so test
+    tag features are somewhat smoother than training ones. `cross_fit=False` fits stage 1 once on all training images and uses its
     in-sample probabilities for training images too (the survey's recipe).
   * Only the linear (`fastlinear`) SVM is implemented, not the histogram-intersection-kernel one
     (`fik`); facts §6 allows this simplification.
@@ -45,6 +46,7 @@ shared 2-core CPU: about 5 min for the default (cross-fitted) model, about 1.8 m
 import gin
 import numpy as np
 
+from kdgan_tf.errors import UserError
 from kdgan_tf.tagrec import linear
 from kdgan_tf.tagrec.base import TagRecommender
 
@@ -67,7 +69,7 @@ class TagFeature(TagRecommender):
                cross_fit=True, fit_bias=False, seed=0, max_iter=100, tol=0.01,
                dtype="float32"):
     if C <= 0 or int(bags) < 1 or int(num_feature_tags) < 1:
-      raise ValueError(f"TagFeature: need C > 0, bags >= 1, num_feature_tags >= 1; got C={C}, "
+      raise UserError(f"TagFeature: need C > 0, bags >= 1, num_feature_tags >= 1; got C={C}, "
                        f"bags={bags}, num_feature_tags={num_feature_tags}.")
     self.C, self.bags, self.neg_pos_ratio = float(C), int(bags), float(neg_pos_ratio)
     self.max_positives, self.min_negatives = max_positives, int(min_negatives)
@@ -90,7 +92,7 @@ class TagFeature(TagRecommender):
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y) > 0
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
-      raise ValueError(f"TagFeature.fit: x {x.shape} and y {y.shape} must be [N, D] and [N, K].")
+      raise UserError(f"TagFeature.fit: x {x.shape} and y {y.shape} must be [N, D] and [N, K].")
     self.stage1_ = []
     if self.use_tag_feature:
       counts = y.sum(axis=0)

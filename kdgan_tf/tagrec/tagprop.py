@@ -35,7 +35,8 @@ Choices where the paper (or the authors' MATLAB code) leaves room, or where this
   full-batch Adam (constant step size) on the same weighted negative log-likelihood, for at most
   `iterations` steps, stopping early after 20 steps without a relative NLL improvement above
   `tolerance`; the iterate with the lowest NLL is kept. Full-batch and zero-initialised, so the
-  fit is deterministic; `seed` is kept for the interface (no random numbers are drawn).
+  fit is deterministic on CPU (and on GPU under `enable_op_determinism`, which the evaluate
+  command turns on: segment sums are atomic otherwise); `seed` is kept for the interface (no random numbers are drawn).
 * Class balancing (the authors' `weighted` option): weight 1/n_pos on every positive entry of the
   N x T training tag matrix and 1/n_neg on every negative entry, normalised to sum 1 (i.e. half the
   mean positive NLL plus half the mean negative NLL). Unbalanced: the mean over all entries.
@@ -55,6 +56,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from kdgan_tf.errors import UserError
 from kdgan_tf.tagrec.base import TagRecommender, cosine_neighbours
 
 WEIGHTINGS = ("rank", "distance")
@@ -88,17 +90,17 @@ class TagProp(TagRecommender):
   def __init__(self, k=100, weighting="rank", sigmoids=True, class_balanced=True, epsilon=1e-5,
                iterations=300, learning_rate=0.05, tolerance=1e-6, seed=0):
     if isinstance(k, bool) or int(k) != k or k < 1:
-      raise ValueError(f"TagProp: k must be a positive integer, got {k!r}.")
+      raise UserError(f"TagProp: k must be a positive integer, got {k!r}.")
     if weighting not in WEIGHTINGS:
-      raise ValueError(f"TagProp: unknown weighting {weighting!r}; expected one of {WEIGHTINGS}.")
+      raise UserError(f"TagProp: unknown weighting {weighting!r}; expected one of {WEIGHTINGS}.")
     if not 0.0 < epsilon < 0.5:
-      raise ValueError(f"TagProp: epsilon must lie in (0, 0.5), got {epsilon!r}.")
+      raise UserError(f"TagProp: epsilon must lie in (0, 0.5), got {epsilon!r}.")
     if int(iterations) != iterations or iterations < 0:
-      raise ValueError(f"TagProp: iterations must be a non-negative integer, got {iterations!r}.")
+      raise UserError(f"TagProp: iterations must be a non-negative integer, got {iterations!r}.")
     if not learning_rate > 0:
-      raise ValueError(f"TagProp: learning_rate must be positive, got {learning_rate!r}.")
+      raise UserError(f"TagProp: learning_rate must be positive, got {learning_rate!r}.")
     if not tolerance >= 0:
-      raise ValueError(f"TagProp: tolerance must be non-negative, got {tolerance!r}.")
+      raise UserError(f"TagProp: tolerance must be non-negative, got {tolerance!r}.")
     self.k = int(k)
     self.weighting = weighting
     self.sigmoids = bool(sigmoids)
@@ -116,14 +118,14 @@ class TagProp(TagRecommender):
     x = np.asarray(x)
     y = np.asarray(y)
     if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
-      raise ValueError(f"TagProp.fit: x [N, D] and y [N, T] must share N; got shapes {x.shape} "
+      raise UserError(f"TagProp.fit: x [N, D] and y [N, T] must share N; got shapes {x.shape} "
                        f"and {y.shape}.")
     n, t = y.shape
     if self.k > n - 1:
-      raise ValueError(f"TagProp: k = {self.k} neighbours but only {n} training images "
+      raise UserError(f"TagProp: k = {self.k} neighbours but only {n} training images "
                        f"({n - 1} candidates per image with leave-one-out); need k <= {n - 1}.")
     if n * max(self.k, t) >= 2 ** 31:
-      raise ValueError(f"TagProp: N * max(K, T) = {n * max(self.k, t)} overflows int32 indices.")
+      raise UserError(f"TagProp: N * max(K, T) = {n * max(self.k, t)} overflows int32 indices.")
     self.train_tags_ = (y > 0)
     nn, sims = cosine_neighbours(x, x, self.k, exclude_self=True)
     self.train_neighbours_ = nn
