@@ -21,6 +21,7 @@ import csv
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import time
@@ -187,6 +188,31 @@ def collect(runs_dir):
         if record and record.get("finished"):
           rows.append(run_row(protocol, record))
   return rows
+
+
+RECORD_FILES = ("metrics.json", "config.gin")
+
+
+def archive_records(runs_dir, results_dir):
+  """Copies each finished run's record (metrics.json with every curve, config.gin) to
+  results_dir/records/<protocol>/<cell>/<run>/, small enough to commit beside the report, so
+  every number in REPORT.md can be traced to the run that produced it. Returns the count."""
+  count = 0
+  for protocol in TABLE_PROTOCOLS:
+    base = os.path.join(runs_dir, protocol)
+    for cell in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+      for name in sorted(os.listdir(os.path.join(base, cell))):
+        source = os.path.join(base, cell, name)
+        record = outputs.read_json(os.path.join(source, "metrics.json"), default=None)
+        if not (record and record.get("finished")):
+          continue
+        target = os.path.join(results_dir, "records", protocol, cell, name)
+        os.makedirs(target, exist_ok=True)
+        for file_name in RECORD_FILES:
+          if os.path.exists(os.path.join(source, file_name)):
+            shutil.copyfile(os.path.join(source, file_name), os.path.join(target, file_name))
+        count += 1
+  return count
 
 
 def mean_std(values):
@@ -445,7 +471,9 @@ def main(argv):
     return 2
   failed = outputs.read_json(os.path.join(runs_dir, "failures.json"), default=[]) or []
   write_report(rows, report_dir, results_dir, command, quick, failed)
-  print(f"{len(rows)} finished runs summarised in {os.path.join(report_dir, 'REPORT.md')}")
+  archived = archive_records(runs_dir, results_dir)
+  print(f"{len(rows)} finished runs summarised in {os.path.join(report_dir, 'REPORT.md')}; "
+        f"{archived} run records in {os.path.join(results_dir, 'records')}")
   return 1 if argv[1] == "table1-mnist" and failures else 0
 
 

@@ -100,6 +100,10 @@ def test_run_sh_table1_quick_end_to_end(tmp_path, tiny_npz):
   assert os.path.exists(os.path.join(kdgan_dir, "weights", "best_classifier.weights.h5"))
   assert os.path.exists(os.path.join(kdgan_dir, "classifier.tflite"))
   assert not os.path.exists(os.path.join(kdgan_dir, "checkpoints"))
+  # Every finished run's record is archived beside the report (what gets committed).
+  archived = os.path.join(runs_dir, "results", "records", "authors", "mnist_n40", "kdgan_s0")
+  assert json.load(open(os.path.join(archived, "metrics.json")))["finished"]
+  assert os.path.exists(os.path.join(archived, "config.gin"))
   second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
   assert second.returncode == 0 and ": done" not in second.stdout
   assert "6 finished runs" in second.stdout

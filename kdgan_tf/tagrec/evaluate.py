@@ -62,12 +62,17 @@ def grid_points(space):
   return [dict(zip(keys, combo)) for combo in itertools.product(*(list(space[k]) for k in keys))]
 
 
+TIE_TOLERANCE = 1e-9  # means of k/N values summed in another order differ in the last bits
+
+
 def select_best(results, metric):
-  """Index of the result with the highest `metric`; the earliest one on ties."""
+  """Index of the result with the highest `metric`; the earliest one on ties (values within
+  TIE_TOLERANCE of the best count as ties)."""
   if not results:
     raise ValueError("no results to select from.")
   values = [r[metric] for r in results]
-  return int(np.argmax(values))  # argmax returns the first maximum
+  best = max(values)
+  return next(i for i, v in enumerate(values) if v >= best - TIE_TOLERANCE)
 
 
 def _progress(iterable, **kwargs):
