@@ -239,6 +239,38 @@ def table(rows):
   return {key: {p: mean_std(v) for p, v in by.items()} for key, by in cells.items()}
 
 
+def paired_differences(rows, reference="kdgan"):
+  """{(protocol, n, method): (mean, std, seeds)} of reference minus method, in points, over
+  the seeds both finished. Paired by seed: same subset and, within a protocol, the same
+  pretrained players, so this is the fair test of "beats X beyond one standard deviation"."""
+  values = {(r["protocol"], r["n"], r["method"], r["seed"]): reported_value(r) for r in rows}
+  out = {}
+  for (protocol, n, method, seed), value in sorted(values.items()):
+    if method == reference or method == "supervised_t" or value is None:
+      continue
+    own = values.get((protocol, n, reference, seed))
+    if own is not None:
+      out.setdefault((protocol, n, method), []).append(100.0 * (own - value))
+  return {key: mean_std(d) for key, d in out.items()}
+
+
+def _paired_lines(rows):
+  diffs = paired_differences(rows)
+  if not diffs:
+    return []
+  lines = ["", "## KDGAN minus each method, paired by seed (points)", "",
+           "Mean ± std of the per-seed difference of the reported numbers (seeds both "
+           "finished). **beyond 1 std** when the mean exceeds its standard deviation "
+           "(and at least 2 seeds).", "",
+           "| protocol | n | method | KDGAN − method | beyond 1 std |", "|---|---|---|---|---|"]
+  for (protocol, n, method), (mean, std, count) in sorted(diffs.items()):
+    verdict = ("yes" if mean > std else ("no" if mean > -std else "no (method ahead)")
+               ) if count > 1 else "n/a (1 seed)"
+    lines.append(f"| {protocol} | {n:,} | {method} | {mean:+.2f} ± {std:.2f} ({count}) | "
+                 f"{verdict} |")
+  return lines
+
+
 def _cell(stats):
   if not stats:
     return "–"
@@ -272,6 +304,7 @@ def report_markdown(rows, paper, command, quick):
       row += [_paper_cell(paper_number(paper, "mnist", n, method)), _cell(by.get("honest")),
               _cell(by.get("authors"))]
     lines.append("| " + " | ".join(row) + " |")
+  lines += _paired_lines(rows)
   lines += ["", "## Cost per run (seconds, mean over seeds)", "",
             "| protocol | n | method | runs | game | pretraining in this run (0 = cached) |",
             "|---|---|---|---|---|---|"]

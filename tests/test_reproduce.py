@@ -203,3 +203,26 @@ def test_report_on_an_empty_grid_is_refused(tmp_path):
        f"--report_dir={tmp_path}"], capture_output=True, text=True, timeout=300, cwd=REPO)
   assert result.returncode == 2 and "no finished runs" in result.stderr
   assert report.read_text() == "an earlier report"
+
+
+def test_paired_differences_by_hand(tmp_path):
+  runs = str(tmp_path / "runs")
+  # honest: KDGAN 0.80 / 0.82 / 0.81, MIMIC 0.78 / 0.79 / 0.83 (seed 2 ahead), SUPERVISED-C
+  # only seed 0; authors reports the best test accuracy: KDGAN 0.70, MIMIC 0.60 (seed 0).
+  for seed, (k, m) in enumerate([(0.80, 0.78), (0.82, 0.79), (0.81, 0.83)]):
+    _write(runs, "honest", _record("kdgan", 100, seed, k, 0.99))
+    _write(runs, "honest", _record("mimic", 100, seed, m, 0.99))
+  _write(runs, "honest", _record("supervised_c", 100, 0, 0.75, 0.99))
+  _write(runs, "honest", _record("supervised_t", 100, 0, 0.90, 0.99, player="teacher"))
+  _write(runs, "authors", _record("kdgan", 100, 0, 0.1, 0.70))
+  _write(runs, "authors", _record("mimic", 100, 0, 0.1, 0.60))
+  diffs = reproduce.paired_differences(reproduce.collect(runs))
+  mean, std, count = diffs[("honest", 100, "mimic")]
+  # differences +2, +3, -2 points: mean 1, sample std sqrt(((1)^2 + 2^2 + 3^2) / 2) = sqrt(7)
+  assert (mean, count) == (pytest.approx(1.0), 3) and std == pytest.approx(7 ** 0.5)
+  assert diffs[("honest", 100, "supervised_c")] == (pytest.approx(5.0), 0.0, 1)
+  assert diffs[("authors", 100, "mimic")][0] == pytest.approx(10.0)
+  assert ("honest", 100, "supervised_t") not in diffs  # the teacher is not a rival of C
+  text = "\n".join(reproduce._paired_lines(reproduce.collect(runs)))  # pylint: disable=protected-access
+  assert "| honest | 100 | mimic | +1.00 ± 2.65 (3) | no |" in text
+  assert "| honest | 100 | supervised_c | +5.00 ± 0.00 (1) | n/a (1 seed) |" in text
