@@ -1,5 +1,7 @@
 """Files written into model_dir, always atomically (write a temporary file, then rename), so a
 killed run never leaves a half-written metrics.json or weights file."""
+import csv
+import io
 import json
 import math
 import os
@@ -25,6 +27,19 @@ def _clean(value):
 
 def write_json(path, obj):
   atomic_write_text(path, json.dumps(_clean(obj), indent=2, sort_keys=False) + "\n")
+
+
+def write_csv(path, rows, fields=None):
+  """Rows (dicts) as CSV; columns `fields`, else every key in order of first appearance."""
+  if fields is None:
+    fields = []
+    for row in rows:
+      fields += [k for k in row if k not in fields]
+  buffer = io.StringIO()
+  writer = csv.DictWriter(buffer, fieldnames=fields)
+  writer.writeheader()
+  writer.writerows(rows)
+  atomic_write_text(path, buffer.getvalue())
 
 
 def read_json(path, default=None):

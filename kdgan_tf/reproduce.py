@@ -17,7 +17,6 @@ One model_dir per (protocol, n, method, seed) under --runs_dir; a finished run i
 interrupted one resumes, and a finished run's outputs are never touched. Runs share one
 pretraining cache per (protocol, n) folder, so each player is pretrained once per seed.
 """
-import csv
 import json
 import os
 import platform
@@ -173,9 +172,9 @@ def run_row(protocol, record):
   }
 
 
-def collect(runs_dir):
-  """Rows of every FINISHED run below runs_dir/<protocol>/<dataset_n>/<run>/metrics.json."""
-  rows = []
+def finished_runs(runs_dir):
+  """(protocol, run folder, record) of every FINISHED run below
+  runs_dir/<protocol>/<dataset_n>/<run>/metrics.json, in a fixed order."""
   for protocol in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
     if protocol not in TABLE_PROTOCOLS:
       continue
@@ -186,8 +185,12 @@ def collect(runs_dir):
       for name in sorted(os.listdir(folder)):
         record = outputs.read_json(os.path.join(folder, name, "metrics.json"), default=None)
         if record and record.get("finished"):
-          rows.append(run_row(protocol, record))
-  return rows
+          yield protocol, os.path.join(folder, name), record
+
+
+def collect(runs_dir):
+  """Rows of every finished run below runs_dir (see `finished_runs`)."""
+  return [run_row(protocol, record) for protocol, _, record in finished_runs(runs_dir)]
 
 
 RECORD_FILES = ("metrics.json", "config.gin")
@@ -198,20 +201,13 @@ def archive_records(runs_dir, results_dir):
   results_dir/records/<protocol>/<cell>/<run>/, small enough to commit beside the report, so
   every number in REPORT.md can be traced to the run that produced it. Returns the count."""
   count = 0
-  for protocol in TABLE_PROTOCOLS:
-    base = os.path.join(runs_dir, protocol)
-    for cell in sorted(os.listdir(base)) if os.path.isdir(base) else []:
-      for name in sorted(os.listdir(os.path.join(base, cell))):
-        source = os.path.join(base, cell, name)
-        record = outputs.read_json(os.path.join(source, "metrics.json"), default=None)
-        if not (record and record.get("finished")):
-          continue
-        target = os.path.join(results_dir, "records", protocol, cell, name)
-        os.makedirs(target, exist_ok=True)
-        for file_name in RECORD_FILES:
-          if os.path.exists(os.path.join(source, file_name)):
-            shutil.copyfile(os.path.join(source, file_name), os.path.join(target, file_name))
-        count += 1
+  for _, source, _ in finished_runs(runs_dir):
+    target = os.path.join(results_dir, "records", os.path.relpath(source, runs_dir))
+    os.makedirs(target, exist_ok=True)
+    for file_name in RECORD_FILES:
+      if os.path.exists(os.path.join(source, file_name)):
+        shutil.copyfile(os.path.join(source, file_name), os.path.join(target, file_name))
+    count += 1
   return count
 
 
@@ -333,14 +329,9 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=()):
     paper = json.load(f)
   os.makedirs(results_dir, exist_ok=True)
   os.makedirs(report_dir, exist_ok=True)
-  fields = list(run_row("honest", {}).keys())
-  tmp = os.path.join(results_dir, "runs.csv.tmp")
-  with open(tmp, "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=fields)
-    writer.writeheader()
-    for row in sorted(rows, key=lambda r: (r["protocol"], r["n"], r["method"], r["seed"])):
-      writer.writerow(row)
-  os.replace(tmp, os.path.join(results_dir, "runs.csv"))
+  outputs.write_csv(os.path.join(results_dir, "runs.csv"),
+                    sorted(rows, key=lambda r: (r["protocol"], r["n"], r["method"], r["seed"])),
+                    fields=list(run_row("honest", {}).keys()))
   summary = [{"method": m, "n": n, "protocol": p, "mean": s[0], "std": s[1], "seeds": s[2],
               "reported": "selected_test" if p == "honest" else "best_test"}
              for (m, n), by in sorted(table(rows).items()) for p, s in sorted(by.items()) if s]

@@ -2,22 +2,7 @@
 import numpy as np
 
 from kdgan_tf.tagrec.tagfeat import TagFeature, l1_normalise
-
-
-def clusters(n_per, seed, d=8, noise=0.3):
-  """3 well-separated clusters in 8-D (centres 4 e_c + 1); cluster c carries tags {2c, 2c+1}."""
-  rng = np.random.default_rng(seed)
-  c = np.repeat(np.arange(3), n_per)
-  x = 1.0 + 4.0 * np.eye(d)[c] + noise * rng.normal(size=(len(c), d))
-  y = np.zeros((len(c), 6), dtype=np.float32)
-  y[np.arange(len(c)), 2 * c] = 1
-  y[np.arange(len(c)), 2 * c + 1] = 1
-  return x.astype(np.float32), y
-
-
-def precision_at_2(scores, y):
-  top = np.argsort(-scores, axis=1, kind="stable")[:, :2]
-  return np.take_along_axis(y, top, axis=1).mean()
+from tagrec_fixtures import noisy_clusters as clusters, precision_at_2
 
 
 SMALL = dict(bags=3, min_negatives=0, neg_pos_ratio=1.0, num_feature_tags=4)

@@ -16,7 +16,6 @@ measure), and F@N_authors with R-precision in place of R@N (what the paper's eva
 computed; kdgan_tf/tagrec/metrics.py).
 """
 import collections
-import csv
 import datetime
 import importlib
 import inspect
@@ -32,6 +31,7 @@ import numpy as np
 
 from kdgan_tf import outputs
 from kdgan_tf.errors import UserError
+from kdgan_tf.progress import progress_bar
 from kdgan_tf.tagrec import metrics
 
 # method name -> "module:Class"; imported on use, so one broken baseline does not stop the rest.
@@ -73,14 +73,6 @@ def select_best(results, metric):
   values = [r[metric] for r in results]
   best = max(values)
   return next(i for i, v in enumerate(values) if v >= best - TIE_TOLERANCE)
-
-
-def _progress(iterable, **kwargs):
-  try:
-    from tqdm.auto import tqdm  # pylint: disable=g-import-not-at-top
-  except ImportError:
-    return iterable
-  return tqdm(iterable, disable=None, leave=False, file=sys.stderr, **kwargs)
 
 
 def check_arguments(name, cls, points):
@@ -147,7 +139,7 @@ def evaluate_baselines(dataset_fn=gin.REQUIRED, search_spaces=None, selection_me
     cls, points = baseline_class(name), spaces[name]
     results, best_model, fit_best = [], None, 0.0
     started = time.perf_counter()
-    for params in _progress(points, desc=f"{name} search", unit="point"):
+    for params in progress_bar(points, desc=f"{name} search", unit="point"):
       model, val, fit_s, score_s = fit_and_measure(name, cls, params, splits.train, splits.val)
       results.append(val)
       if select_best(results, selection_metric) == len(results) - 1:
@@ -191,15 +183,7 @@ def write_outputs(output_dir, dataset, search_rows, test_rows, command):
   os.makedirs(output_dir, exist_ok=True)
   for name, rows in (("search.csv", search_rows), ("table2.csv", test_rows)):
     if rows:
-      fields = list(rows[0])
-      for row in rows[1:]:
-        fields += [k for k in row if k not in fields]
-      tmp = os.path.join(output_dir, name + ".tmp")
-      with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-      os.replace(tmp, os.path.join(output_dir, name))
+      outputs.write_csv(os.path.join(output_dir, name), rows)
   outputs.write_json(os.path.join(output_dir, "table2.json"), {
       "dataset": dataset, "results": test_rows, "command": command,
       "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

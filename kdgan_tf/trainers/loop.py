@@ -13,7 +13,6 @@ Design (see README "Architecture"):
     finished-phase products (best weights, metrics.json) are written atomically next to it.
 """
 import os
-import sys
 import time
 
 import gin
@@ -26,6 +25,7 @@ from kdgan_tf import outputs
 from kdgan_tf.data import pipeline
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.errors import CheckpointError, TrainingDivergedError, UserError
+from kdgan_tf.progress import progress_bar
 from kdgan_tf.trainers.base import PLAYERS, StepContext
 from kdgan_tf.trainers.pretrain_cache import PretrainCache, cache_key
 from kdgan_tf.trainers.supervised import supervised_step
@@ -70,15 +70,6 @@ def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_b
 def _settings(player):
   with gin.config_scope(player):
     return player_settings()
-
-
-def _progress(iterable, **kwargs):
-  """A progress bar for people at a terminal; silent in logs and CI (tqdm's disable=None)."""
-  try:
-    from tqdm.auto import tqdm  # pylint: disable=g-import-not-at-top
-  except ImportError:
-    return iterable
-  return tqdm(iterable, disable=None, leave=False, file=sys.stderr, **kwargs)
 
 
 def _write_operative_config(model_dir):
@@ -373,7 +364,7 @@ class Runner:
     augment = self.augment_fn if settings["pretrain_augment"] else no_augment
     fn = self._compile(f"pretrain_{player}", supervised_step(model, opt, batch_size, augment))
     first = int(self.phase_epoch)
-    bar = _progress(range(first, epochs), desc=f"pretrain {player}", unit="epoch",
+    bar = progress_bar(range(first, epochs), desc=f"pretrain {player}", unit="epoch",
                     initial=first, total=epochs)
     for epoch in bar:
       if patience and int(self.bad_epochs) >= patience:
@@ -455,7 +446,7 @@ class Runner:
     compiled = [(ph, self._compile(f"game_{ph.name}", ph.step_fn)) for ph in phases]
     steps = self.n // self.batch_size
     first = int(self.phase_epoch)
-    bar = _progress(range(first, self.game_epochs), desc=f"{self.method.name} game",
+    bar = progress_bar(range(first, self.game_epochs), desc=f"{self.method.name} game",
                     unit="epoch", initial=first, total=self.game_epochs)
     log = getattr(bar, "write", self.log) if self.log is print else self.log
     for epoch in bar:
