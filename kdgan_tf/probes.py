@@ -6,11 +6,13 @@ gradient estimator) and from the teacher (its distillation term), all measured t
   * on `num_batches` mini-batches of `batch_size` training images drawn with a stateless seed
     from (run seed, epoch), each gradient estimated once per mini-batch with its own samples;
   * with respect to every trainable parameter of C, unweighted by alpha or beta;
-  * reported as the mean over parameters of the per-parameter variance across mini-batches.
+  * reported as the mean over parameters of the per-parameter variance across mini-batches
+    (`var_grad_<source>`), beside the mean over parameters of the squared mean gradient
+    (`sqmean_grad_<source>`), so a small variance can be told from a small gradient.
 Every model runs in inference mode, so no dropout seed state advances and the run's metrics are
 identical with and without the probe (a test checks this).
 Enable it with `run_experiment.epoch_probe = @gradient_variance_probe`; its numbers land in each
-game epoch of metrics.json as `var_grad_d_<estimator>` and `var_grad_t`.
+game epoch of metrics.json as `var_grad_d_<estimator>` and `var_grad_t` (and `sqmean_grad_*`).
 """
 import gin
 import tensorflow as tf
@@ -54,6 +56,7 @@ def gradient_variance_probe(models, images, tau, seed, epoch, num_batches=20, ba
     mean = s1 / num_batches
     variance = tf.maximum(s2 / num_batches - tf.square(mean), 0.0)
     out[name] = float(tf.reduce_mean(variance))
+    out["sqmean" + name[len("var"):]] = float(tf.reduce_mean(tf.square(mean)))
   return out
 
 

@@ -20,6 +20,7 @@ pretraining cache per (protocol, n) folder, so each player is pretrained once pe
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import sys
@@ -115,6 +116,25 @@ def probe_grid(seeds, runs_dir):
           for seed in range(seeds)]
 
 
+def parse_shard(text):
+  """"i/k" -> (i, k): this worker trains the runs whose seed is i modulo k. Seeds never share
+  a run folder or a pretraining-cache entry, so k workers (one per core, or per machine on a
+  shared disk) never collide; the cache's atomic publish covers the rest."""
+  try:
+    index, count = (int(part) for part in text.split("/"))
+  except ValueError:
+    index, count = -1, 0
+  if not 0 <= index < count:
+    raise UserError(f"--shard={text}: expected i/k with 0 <= i < k, e.g. --shard=0/2 and "
+                    "--shard=1/2 for two workers.")
+  return index, count
+
+
+def in_shard(runs, shard):
+  index, count = shard
+  return [run for run in runs if run.seed % count == index]
+
+
 def default_original_order_npz():
   for candidate in (os.path.join(REPO, "..", "shared", "data", "mnist.npz"),
                     os.path.expanduser("~/.keras/datasets/mnist.npz")):
@@ -152,6 +172,14 @@ def run_seconds(record):
   return pretrain, game
 
 
+def teacher_final_test(record):
+  """T's test accuracy at the end of the game: its last evaluation in the game if the method
+  trains T, else (a frozen T) its pretrained accuracy; None without a teacher."""
+  evaluated = [e["t_test_accuracy"] for e in _get(record, "game", "epochs") or []
+               if e.get("t_test_accuracy") is not None]
+  return evaluated[-1] if evaluated else _get(record, "game", "pretrained", "t_test_accuracy")
+
+
 def run_row(protocol, record):
   """The per-run CSV row: both selection rules, whatever the protocol."""
   pretrain_s, game_s = run_seconds(record)
@@ -167,6 +195,8 @@ def run_row(protocol, record):
       "best_test_epoch": _get(record, "game", "authors_protocol", "epoch"),
       "best_test": _get(record, "game", "authors_protocol", "test_accuracy"),
       "last_test": _get(record, "game", "last", "test_accuracy"),
+      "teacher_pretrained_test": _get(record, "game", "pretrained", "t_test_accuracy"),
+      "teacher_final_test": teacher_final_test(record),
       "pretrain_seconds": round(pretrain_s, 1), "game_seconds": round(game_s, 1),
       "augment": record.get("augment"), "tensorflow": record.get("tensorflow"),
   }
@@ -267,6 +297,28 @@ def _paired_lines(rows):
   return lines
 
 
+def _teacher_lines(rows):
+  """How good the teacher is that C distils from, before and after the game: a frozen teacher
+  caps MIMIC / DISTN / NOISY, a teacher trained in the game (CODIS, KDGAN) can outgrow it."""
+  groups = {}
+  for row in rows:
+    if row.get("teacher_pretrained_test") is not None and row["method"] != "supervised_t":
+      groups.setdefault((row["protocol"], row["n"], row["method"]), []).append(row)
+  if not groups:
+    return []
+  lines = ["", "## The teacher C learns from (T's test accuracy, %)", "",
+           "Mean ± std over seeds, after pretraining and at the end of the game (the same "
+           "number when the method keeps T frozen).", "",
+           "| protocol | n | method | T pretrained | T at the end |", "|---|---|---|---|---|"]
+  for key in sorted(groups, key=lambda k: (k[0], k[1], METHOD_FILES.index(k[2]))):
+    group = groups[key]
+    before = mean_std([100 * r["teacher_pretrained_test"] for r in group])
+    after = mean_std([None if r["teacher_final_test"] is None else 100 * r["teacher_final_test"]
+                      for r in group])
+    lines.append(f"| {key[0]} | {key[1]:,} | {key[2]} | {_cell(before)} | {_cell(after)} |")
+  return lines
+
+
 def _cell(stats):
   if not stats:
     return "–"
@@ -301,6 +353,7 @@ def report_markdown(rows, paper, command, quick):
               _cell(by.get("authors"))]
     lines.append("| " + " | ".join(row) + " |")
   lines += _paired_lines(rows)
+  lines += _teacher_lines(rows)
   lines += ["", "## Cost per run (seconds, mean over seeds)", "",
             "| protocol | n | method | runs | game | pretraining in this run (0 = cached) |",
             "|---|---|---|---|---|---|"]
@@ -323,7 +376,7 @@ def report_markdown(rows, paper, command, quick):
   return "\n".join(lines)
 
 
-def write_report(rows, report_dir, results_dir, command, quick, failures=()):
+def write_report(rows, report_dir, results_dir, command, quick, failures=(), extra_lines=()):
   from kdgan_tf.summarize import PAPER_TABLE1  # pylint: disable=g-import-not-at-top
   with open(PAPER_TABLE1) as f:
     paper = json.load(f)
@@ -338,6 +391,8 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=()):
   outputs.write_json(os.path.join(results_dir, "table1.json"),
                      {"paper_source": paper["source"], "cells": summary, "quick": quick})
   text = report_markdown(rows, paper, command, quick)
+  if extra_lines:
+    text += "\n".join(extra_lines) + "\n"
   if failures:
     text += ("\n## Runs that failed in the last call (left out of the table)\n\n"
              + "\n".join(f"- `{f['model_dir']}`: {f['error'].strip().splitlines()[-1]}"
@@ -389,31 +444,36 @@ def record_failures(runs_dir, failures):
     os.remove(path)
 
 
-def write_figures(runs_dir, folder, sensitivity_runs):
-  """Figure 3a from the honest n = 100 runs of the Table 1 grid, Figure 4 from the sweep,
-  Figure 7 from the probed KDGAN runs."""
-  from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
-  cell = os.path.join(runs_dir, "honest", "mnist_n100")
-  data = figures.write_fig3a(figures.load_records(cell), folder)
-  if data:
-    print(f"Figure 3a ({', '.join(data)}) written to {folder}.")
-  else:
-    print(f"Figure 3a skipped: no finished NaGAN / KDGAN-WO-GM / KDGAN runs in {cell} (run "
-          "`bash run.sh table1-mnist` first).")
+def sensitivity_points(runs_dir):
+  """[(param, value, record)] of every finished Figure 4 run, read from the folder names
+  (`kdgan_<param><value>_s<seed>`), so a partial sweep is reported as far as it got."""
   points = []
-  for run in sensitivity_runs:
-    record = outputs.read_json(os.path.join(run.model_dir, "metrics.json"), default=None)
-    if record and record.get("finished"):
-      param = next(p for p in SENSITIVITY if run.variant.startswith(p))
-      points.append((param, float(run.variant[len(param):]), record))
-  if points:
-    figures.write_fig4(points, folder)
-    print(f"Figure 4 ({len(points)} runs) written to {folder}.")
-  probed = figures.load_records(os.path.join(runs_dir, "probe", "mnist_n100"))
-  variances = figures.write_fig7(probed, folder)
-  if variances:
-    print(f"Figure 7 ({len(probed)} runs) written to {folder}.")
-  return 0 if data or points or variances else 2
+  folder = os.path.join(runs_dir, "sensitivity", "mnist_n100")
+  for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+    match = re.fullmatch(r"kdgan_(%s)(.+)_s\d+" % "|".join(SENSITIVITY), name)
+    record = outputs.read_json(os.path.join(folder, name, "metrics.json"), default=None)
+    if match and record and record.get("finished"):
+      points.append((match.group(1), float(match.group(2)), record))
+  return points
+
+
+def write_figures(runs_dir, folder):
+  """Figure 3a from the honest n = 100 runs of the Table 1 grid, Figure 4 from the sweep,
+  Figure 7 from the probed KDGAN runs, each from whatever has finished. Returns REPORT.md's
+  Figures section (empty when there is nothing to plot)."""
+  from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
+  fig3a = figures.write_fig3a(figures.load_records(os.path.join(runs_dir, "honest",
+                                                                "mnist_n100")), folder)
+  points = sensitivity_points(runs_dir)
+  fig4 = figures.write_fig4(points, folder) if points else {}
+  fig7 = figures.write_fig7(figures.load_records(os.path.join(runs_dir, "probe", "mnist_n100")),
+                            folder)
+  for name, data, what in (("3a", fig3a, "honest n = 100 NaGAN / KDGAN-WO-GM / KDGAN runs"),
+                           ("4", fig4, "sensitivity runs"), ("7", fig7, "probed runs")):
+    print(f"Figure {name} written to {folder}." if data else
+          f"Figure {name} skipped: no finished {what} below {runs_dir}.")
+  shown = os.path.relpath(folder, REPO) if folder.startswith(REPO) else folder
+  return figures.summary_markdown(fig3a, fig4, fig7, shown)
 
 
 def define_flags():
@@ -434,6 +494,8 @@ def define_flags():
                       "if it exists, else Keras' download cache ~/.keras/datasets/mnist.npz).")
   flags.DEFINE_multi_string("gin_bindings", [], "Extra bindings applied to every run.")
   flags.DEFINE_integer("figure_seeds", 3, "Seeds per point of the Figure 4 sweep.")
+  flags.DEFINE_string("shard", "0/1", "i/k: train only the runs whose seed is i modulo k, so k "
+                      "workers (same flags, shards 0/k .. k-1/k) share one grid.")
   flags.DEFINE_integer("max_runs", 0, "Stop after this many runs were trained (0: no limit).")
 
 
@@ -452,6 +514,11 @@ def main(argv):
   command = "python -m kdgan_tf.reproduce " + " ".join(argv[1:] + [
       a for a in sys.argv[1:] if a.startswith("--")])
   failures = []
+  try:
+    shard = parse_shard(FLAGS.shard)
+  except UserError as e:
+    print(f"kdgan_tf.reproduce: error: {e}", file=sys.stderr)
+    return 2
   npz = FLAGS.original_order_npz or default_original_order_npz()
   npz = os.path.abspath(npz) if npz else None
   if argv[1] != "report":
@@ -462,12 +529,9 @@ def main(argv):
   if argv[1] == "figures":
     seeds = 1 if quick else FLAGS.figure_seeds
     sweep = sensitivity_grid(SENSITIVITY_QUICK if quick else SENSITIVITY, seeds, runs_dir)
-    failures = execute(probe_grid(seeds, runs_dir) + sweep, quick, npz, FLAGS.gin_bindings,
-                       FLAGS.max_runs)
+    failures = execute(in_shard(probe_grid(seeds, runs_dir) + sweep, shard), quick, npz,
+                       FLAGS.gin_bindings, FLAGS.max_runs)
     record_failures(runs_dir, failures)
-    code = write_figures(runs_dir, results_dir if quick or FLAGS.report_dir
-                         else os.path.join(REPO, "results", "figures"), sweep)
-    return 1 if failures else code
   if argv[1] == "table1-mnist":
     methods = FLAGS.methods or list(METHOD_FILES)
     unknown = sorted(set(methods) - set(METHOD_FILES))
@@ -485,21 +549,23 @@ def main(argv):
       return 2
     seeds = 1 if quick else FLAGS.seeds
     ns = [100] if quick and FLAGS.ns == ["100", "1000", "10000"] else [int(n) for n in FLAGS.ns]
-    runs = grid(FLAGS.protocols, ns, methods, seeds, runs_dir)
+    runs = in_shard(grid(FLAGS.protocols, ns, methods, seeds, runs_dir), shard)
     failures = execute(runs, quick, npz, FLAGS.gin_bindings, FLAGS.max_runs)
     record_failures(runs_dir, failures)
+  figures_dir = (results_dir if quick or FLAGS.report_dir
+                 else os.path.join(REPO, "results", "figures"))
+  figure_lines = write_figures(runs_dir, figures_dir)
   rows = collect(runs_dir)
   if not rows:
     print(f"kdgan_tf.reproduce: error: no finished runs below {runs_dir}; nothing to report "
           "(an existing REPORT.md is left as it is).", file=sys.stderr)
-    return 2
+    return 1 if failures else (0 if figure_lines else 2)
   failed = outputs.read_json(os.path.join(runs_dir, "failures.json"), default=[]) or []
-  write_report(rows, report_dir, results_dir, command, quick, failed)
+  write_report(rows, report_dir, results_dir, command, quick, failed, figure_lines)
   archived = archive_records(runs_dir, results_dir)
   print(f"{len(rows)} finished runs summarised in {os.path.join(report_dir, 'REPORT.md')}; "
         f"{archived} run records in {os.path.join(results_dir, 'records')}")
-  return 1 if argv[1] == "table1-mnist" and failures else 0
-
+  return 1 if failures else 0
 
 if __name__ == "__main__":
   define_flags()

@@ -164,10 +164,11 @@ def test_gradient_variance_probe_measures_without_changing_the_run(tmp_path, tin
                 "run_experiment.epoch_probe = @gradient_variance_probe",
                 "gradient_variance_probe.num_batches = 4")
   keys = ("var_grad_d_concrete_pathwise", "var_grad_d_reinforce", "var_grad_t")
+  keys += tuple("sqmean" + k[len("var"):] for k in keys)
   for entry in probed["game"]["epochs"]:
     assert all(entry[k] > 0 and np.isfinite(entry[k]) for k in keys)
   strip = lambda entries: [{k: v for k, v in e.items() if "seconds" not in k
-                            and not k.startswith("var_grad")} for e in entries]
+                            and "_grad_" not in k} for e in entries]
   assert strip(probed["game"]["epochs"]) == strip(plain["game"]["epochs"])
 
 
@@ -183,6 +184,14 @@ def test_probe_variance_is_zero_without_noise_and_positive_with_it():
                                   batch_size=6)
   halves = gradient_variance_probe(models, images, tf.constant(1.0), 0, 1, num_batches=5,
                                    batch_size=2)
-  assert set(whole) == {"var_grad_t"} and halves["var_grad_t"] > 0
+  assert set(whole) == {"var_grad_t", "sqmean_grad_t"} and halves["var_grad_t"] > 0
   # Zero up to float32 rounding of E[g^2] - E[g]^2.
   assert whole["var_grad_t"] < 1e-3 * halves["var_grad_t"]
+  # The squared mean is the full-batch gradient's mean square, computed here by hand.
+  c, t = models["classifier"], models["teacher"]
+  with tf.GradientTape() as tape:
+    diff = c(images, training=False) - t(images, training=False)
+    loss = tf.reduce_mean(0.5 * tf.reduce_sum(tf.square(diff), axis=-1))  # l2_logits
+  flat = tf.concat([tf.reshape(g, [-1]) for g in tape.gradient(loss, c.trainable_variables)], 0)
+  assert whole["sqmean_grad_t"] == pytest.approx(float(tf.reduce_mean(tf.square(flat))),
+                                                 rel=1e-4)

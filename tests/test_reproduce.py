@@ -118,6 +118,11 @@ def test_epochs_to_converge_and_mean_curves_by_hand():
   assert figures.epochs_to_converge(history) == 2  # 0.795 >= 0.99 * 0.80 = 0.792
   assert figures.epochs_to_converge(history, fraction=1.0) == 3
   assert figures.epochs_to_converge([{"epoch": 1}]) is None
+  game = [{"epoch": e, "c_val_accuracy": v} for e, v in enumerate([0.77, 0.76, 0.78, 0.79])]
+  assert figures.epochs_to_gain(game) == 3  # .77 + .9 * .02 = .788
+  assert figures.epochs_to_gain(game, fraction=0.4) == 2  # .778
+  assert figures.epochs_to_gain(game[:1] + [{"epoch": 1, "c_val_accuracy": 0.7}]) is None
+  assert figures.epochs_to_gain(game[1:]) is None  # no epoch 0: no pretrained reference
   other = [{"epoch": 0, "c_val_accuracy": 0.70}, {"epoch": 1, "c_val_accuracy": 0.90}]
   curve = figures.mean_curve([history, other], "c_val_accuracy")
   assert curve[0] == (0, pytest.approx(0.60), pytest.approx(0.1414213), 2)
@@ -226,3 +231,80 @@ def test_paired_differences_by_hand(tmp_path):
   text = "\n".join(reproduce._paired_lines(reproduce.collect(runs)))  # pylint: disable=protected-access
   assert "| honest | 100 | mimic | +1.00 ± 2.65 (3) | no |" in text
   assert "| honest | 100 | supervised_c | +5.00 ± 0.00 (1) | n/a (1 seed) |" in text
+
+
+def _curve_record(method, seed, vals, tests):
+  record = _record(method, 100, seed, tests[-1], max(tests))
+  record["game"]["pretrained"] = {"epoch": 0, "c_val_accuracy": 0.5, "c_test_accuracy": 0.5}
+  record["game"]["epochs"] = [{"epoch": e + 1, "c_val_accuracy": v, "c_test_accuracy": t}
+                              for e, (v, t) in enumerate(zip(vals, tests))]
+  return record
+
+
+def test_report_has_a_figures_section_from_whatever_finished(tmp_path):
+  """Figure 4 points come from the sweep's folder names; unfinished or foreign folders are
+  skipped; REPORT.md gains the epochs-to-converge and sweep tables."""
+  runs = str(tmp_path / "runs")
+  _write(runs, "honest", _curve_record("kdgan", 0, [0.6, 0.8, 0.79], [0.6, 0.7, 0.75]))
+  _write(runs, "honest", _curve_record("kdgan", 1, [0.7, 0.71, 0.9], [0.6, 0.7, 0.75]))
+  sweep = os.path.join(runs, "sensitivity", "mnist_n100")
+  for name, finished in (("kdgan_beta0.001_s0", True), ("kdgan_beta1000_s0", True),
+                         ("kdgan_gamma1_s0", False), ("notes", True)):
+    os.makedirs(os.path.join(sweep, name))
+    outputs.write_json(os.path.join(sweep, name, "metrics.json"),
+                       dict(_record("kdgan", 100, 0, 0.7, 0.8), finished=finished))
+  points = reproduce.sensitivity_points(runs)
+  assert [(p, v) for p, v, _ in points] == [("beta", 0.001), ("beta", 1000.0)]
+  lines = reproduce.write_figures(runs, str(tmp_path / "figs"))
+  text = "\n".join(lines)
+  # seed 0 reaches .99 * .8 at epoch 2, seed 1 .99 * .9 at 3; mean val (.79 + .9) / 2 at 3
+  # 90 % of the gain over the pretrained .5: .77 (epoch 2) and .86 (epoch 3)
+  assert "| KDGAN | 2 | 2.5 (2 3) | 25 | 2 3 | 50.00 | 84.50 (3) |" in text
+  assert "| beta | 0.001 | 60.00 ± 0.00 | 70.00 ± 0.00 | 1 |" in text
+  assert "Figure 7" not in text  # no probed runs
+  assert (tmp_path / "figs" / "fig4.png").exists() and (tmp_path / "figs" / "fig3a.png").exists()
+  reproduce.write_report(reproduce.collect(runs), str(tmp_path), str(tmp_path / "results"),
+                         "cmd", quick=False, extra_lines=lines)
+  assert "## Figures (honest protocol, MNIST n = 100)" in (tmp_path / "REPORT.md").read_text()
+
+
+def test_figure_7_summary_gives_the_variance_ratio():
+  from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
+  fig7 = {"var_grad_d_concrete_pathwise": [(1, 1e-4, 0, 2), (2, 2e-4, 0, 2)],
+          "var_grad_d_reinforce": [(1, 1e-2, 0, 2), (2, 1e-2, 0, 2)]}
+  fig7["sqmean_grad_d_concrete_pathwise"] = [(1, 1e-3, 0, 2), (2, 4e-3, 0, 2)]
+  text = "\n".join(figures.summary_markdown({}, {}, fig7, "F"))
+  assert "median 75, range 50 to 100." in text  # 1e-2 / 1e-4 and 1e-2 / 2e-4
+  # last variance over last squared mean: 2e-4 / 4e-3; the score function has no squared mean
+  assert ("| from D, concrete relaxation (KDGAN's) | 0.0001 (epoch 1) | 0.0002 (epoch 2) | "
+          "0.0002 (epoch 2) | 0.05 |") in text
+  assert "(KDGAN-WO-GM's estimator) | 0.01 (epoch 1) | 0.01 (epoch 2) | 0.01 (epoch 2) | – |" in text
+  assert figures.summary_markdown({}, {}, {}, "F") == []
+
+
+def test_shards_split_a_grid_by_seed_and_bad_shards_are_refused():
+  runs = reproduce.grid(["honest"], [100], ["mimic", "kdgan"], 5, "R")
+  shards = [reproduce.in_shard(runs, reproduce.parse_shard(f"{i}/2")) for i in (0, 1)]
+  assert sorted({r.seed for r in shards[0]}) == [0, 2, 4] and len(shards[1]) == 4
+  assert sorted(r.model_dir for s in shards for r in s) == sorted(r.model_dir for r in runs)
+  for bad in ("2/2", "1", "a/b", "0/0"):
+    with pytest.raises(reproduce.UserError, match="--shard"):
+      reproduce.parse_shard(bad)
+
+
+def test_teacher_table_separates_frozen_from_trained_teachers(tmp_path):
+  runs = str(tmp_path / "runs")
+  frozen = _record("mimic", 100, 0, 0.6, 0.6)
+  frozen["game"]["pretrained"]["t_test_accuracy"] = 0.64
+  trained = _record("kdgan", 100, 0, 0.7, 0.7)
+  trained["game"]["pretrained"]["t_test_accuracy"] = 0.64
+  trained["game"]["epochs"] = [{"seconds": 1.0, "t_test_accuracy": 0.70},
+                               {"seconds": 1.0}, {"seconds": 1.0, "t_test_accuracy": 0.78}]
+  for record in (frozen, trained, _record("supervised_c", 100, 0, 0.7, 0.7)):
+    _write(runs, "authors", record)
+  rows = reproduce.collect(runs)
+  assert [r["teacher_final_test"] for r in rows] == [0.78, 0.64, None]  # kdgan, mimic, sup_c
+  text = "\n".join(reproduce._teacher_lines(rows))  # pylint: disable=protected-access
+  assert "| authors | 100 | mimic | 64.00 ± 0.00 (1) | 64.00 ± 0.00 (1) |" in text
+  assert "| authors | 100 | kdgan | 64.00 ± 0.00 (1) | 78.00 ± 0.00 (1) |" in text
+  assert "supervised_c" not in text
