@@ -15,7 +15,9 @@ seeds.
 
 Figure 7: the variance of C's gradient from D (concrete pathwise and score-function
 estimators) and from T over the game epochs, measured by kdgan_tf/probes.py on KDGAN runs (the
-same trajectory for all three sources), mean over seeds, log scale.
+same trajectory for all three sources), mean over seeds, log scale; beside it, where the runs
+recorded the squared mean gradient, the variance relative to it (noise relative to signal: the
+raw variances differ by orders of magnitude because the sources' gradients do).
 """
 import os
 import statistics
@@ -171,9 +173,17 @@ def write_fig7(records, folder):
                      for k, curve in data.items() for e, mu, sd, n in curve],
                     ["source", "epoch", "mean", "std", "runs"])
   plt = _pyplot()
-  fig, ax = plt.subplots(figsize=(6, 3.8))
-  for key, curve in ((k, v) for k, v in data.items() if k in FIG7_SOURCES):
+  sources = [k for k in FIG7_SOURCES if k in data]
+  relative = {k: [(v[0], v[1] / q[1]) for v, q in zip(data[k], data[squared_mean_key(k)])
+                  if q[1] > 0 and v[0] == q[0]]
+              for k in sources if squared_mean_key(k) in data}
+  fig, axes = plt.subplots(1, 2 if relative else 1, figsize=(12 if relative else 6, 3.8),
+                           squeeze=False)
+  ax = axes[0][0]
+  for key in sources:
+    curve = data[key]
     ax.plot([c[0] for c in curve], [c[1] for c in curve],
+            color=f"C{list(FIG7_SOURCES).index(key)}",
             label=f"{FIG7_SOURCES[key]} ({curve[0][3]} seeds)")
   ax.set_yscale("log")
   ax.set_xlabel("game epoch")
@@ -181,6 +191,16 @@ def write_fig7(records, folder):
   ax.set_title("Variance of C's gradient (KDGAN, MNIST n = 100)")
   ax.grid(alpha=0.3)
   ax.legend(fontsize=8)
+  if relative:  # the same variance over the squared mean gradient: noise relative to signal
+    ax = axes[0][1]
+    for key, curve in relative.items():
+      ax.plot([c[0] for c in curve], [c[1] for c in curve],
+              color=f"C{list(FIG7_SOURCES).index(key)}", label=FIG7_SOURCES[key])
+    ax.set_yscale("log")
+    ax.set_xlabel("game epoch")
+    ax.set_ylabel("variance / squared mean gradient")
+    ax.set_title("Relative to the gradient's size")
+    ax.grid(alpha=0.3)
   fig.tight_layout()
   _save(plt, fig, os.path.join(folder, "fig7.png"))
   return data

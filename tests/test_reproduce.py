@@ -179,9 +179,13 @@ def test_figure_7_from_probed_runs(tmp_path):
     record = _record("kdgan", 100, seed, 0.7, 0.8)
     record["game"]["epochs"] = [{"epoch": e, "var_grad_t": 1e-6 * (1 + seed),
                                  "var_grad_d_reinforce": 1e-3, "var_grad_d_concrete_pathwise":
-                                 1e-4 * e} for e in (1, 2)]
+                                 1e-4 * e, "sqmean_grad_t": 1e-6} for e in (1, 2)]
     records.append(record)
   data = figures.write_fig7(records, str(tmp_path))
+  assert data["sqmean_grad_t"][1] == (2, pytest.approx(1e-6), 0.0, 2)  # second panel's input
+  sources = {r["source"] for r in csv.DictReader(open(tmp_path / "fig7.csv"))}
+  assert sources == {"var_grad_t", "sqmean_grad_t", "var_grad_d_reinforce",
+                     "var_grad_d_concrete_pathwise"}
   assert data["var_grad_t"][0] == (1, pytest.approx(1.5e-6), pytest.approx(7.0710678e-07), 2)
   assert [c[1] for c in data["var_grad_d_concrete_pathwise"]] == pytest.approx([1e-4, 2e-4])
   assert (tmp_path / "fig7.png").stat().st_size > 0
