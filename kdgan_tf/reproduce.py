@@ -33,6 +33,7 @@ from absl import flags
 import kdgan_tf  # noqa: F401  (sets the Keras backend first)
 import gin
 
+from kdgan_tf import claims
 from kdgan_tf import outputs
 from kdgan_tf import summarize
 from kdgan_tf.errors import UserError
@@ -63,12 +64,22 @@ SENSITIVITY = {"alpha": (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0),
 SENSITIVITY_QUICK = {"alpha": (0.1, 0.9), "beta": (0.1, 10.0), "gamma": (0.001, 1.0)}
 
 
-class Run:
-  """One cell of a grid and its model_dir; `variant` names extra bindings (Figure 4)."""
+DRIVER_FILE = "driver.json"  # how the driver trained a run: wall-clock, CPU sharing
+SAME_AS_FILE = "same_as.json"  # a run that IS another run (same configuration): where it lives
 
-  def __init__(self, protocol, n, method, seed, runs_dir, variant="", extra_bindings=()):
+
+class Run:
+  """One cell of a grid and its model_dir; `variant` names extra bindings (Figure 4).
+
+  `same_as`: another Run with the same configuration (a Figure 4 point at the default weights
+  is the Table 1 KDGAN run of that seed): that one is trained, once, and this folder only
+  points to it (SAME_AS_FILE)."""
+
+  def __init__(self, protocol, n, method, seed, runs_dir, variant="", extra_bindings=(),
+               same_as=None):
     self.protocol, self.n, self.method, self.seed = protocol, int(n), method, int(seed)
     self.variant, self.extra_bindings = variant, list(extra_bindings)
+    self.runs_dir, self.same_as = runs_dir, same_as
     name = f"{method}_{variant}_s{seed}" if variant else f"{method}_s{seed}"
     self.model_dir = os.path.join(runs_dir, protocol, f"mnist_n{self.n}", name)
 
@@ -87,8 +98,28 @@ class Run:
     return out + self.extra_bindings + list(extra)
 
   def finished(self):
-    record = outputs.read_json(os.path.join(self.model_dir, "metrics.json"), default=None)
-    return bool(record and record.get("finished"))
+    """Trained to the end here, or (same_as) linked to a finished run."""
+    return read_finished_record(self.model_dir) is not None
+
+  def link(self):
+    """Writes this folder's pointer to its same_as run."""
+    os.makedirs(self.model_dir, exist_ok=True)
+    outputs.write_json(os.path.join(self.model_dir, SAME_AS_FILE),
+                       {"model_dir": os.path.relpath(self.same_as.model_dir, self.model_dir)})
+
+
+def read_finished_record(model_dir):
+  """metrics.json of a finished run in model_dir, following a SAME_AS_FILE; else None."""
+  record = outputs.read_json(os.path.join(model_dir, "metrics.json"), default=None)
+  if record and record.get("finished"):
+    return record
+  pointer = outputs.read_json(os.path.join(model_dir, SAME_AS_FILE), default=None)
+  if pointer:
+    record = outputs.read_json(os.path.join(model_dir, pointer["model_dir"], "metrics.json"),
+                               default=None)
+    if record and record.get("finished"):
+      return record
+  return None
 
 
 def grid(protocols, ns, methods, seeds, runs_dir):
@@ -97,14 +128,30 @@ def grid(protocols, ns, methods, seeds, runs_dir):
           for m in methods]
 
 
-def sensitivity_grid(values, seeds, runs_dir):
-  """KDGAN runs for Figure 4; they reuse the honest n = 100 players' pretraining cache."""
+def sensitivity_grid(values, seeds, runs_dir, defaults=None):
+  """KDGAN runs for Figure 4; they reuse the honest n = 100 players' pretraining cache. A point
+  at the configured value (`defaults`, e.g. {"alpha": 0.5}) is the honest Table 1 KDGAN run of
+  that seed, so it points to that run instead of training a copy."""
   cache = os.path.join(runs_dir, "honest", "mnist_n100", "pretrain_cache")
+  defaults = defaults or {}
   return [Run("sensitivity", 100, "kdgan", seed, runs_dir, variant=f"{param}{value:g}",
               extra_bindings=[f"KDGAN.{param} = {value!r}",
-                              f"run_experiment.pretrain_cache_dir = '{cache}'"])
+                              f"run_experiment.pretrain_cache_dir = '{cache}'"],
+              same_as=(Run("honest", 100, "kdgan", seed, runs_dir)
+                       if defaults.get(param) == value else None))
           for seed in range(seeds) for param, grid_values in values.items()
           for value in grid_values]
+
+
+def kdgan_defaults(gin_files=("mnist.gin", "kdgan.gin")):
+  """KDGAN's configured weights {alpha, beta, gamma}, read from the gin files themselves."""
+  from kdgan_tf.config import parse_config  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  try:
+    parse_config(list(gin_files), [])
+    return {param: gin.query_parameter(f"KDGAN.{param}") for param in SENSITIVITY}
+  finally:
+    gin.clear_config()
 
 
 def probe_grid(seeds, runs_dir):
@@ -180,8 +227,9 @@ def teacher_final_test(record):
   return evaluated[-1] if evaluated else _get(record, "game", "pretrained", "t_test_accuracy")
 
 
-def run_row(protocol, record):
-  """The per-run CSV row: both selection rules, whatever the protocol."""
+def run_row(protocol, record, driver=None):
+  """The per-run CSV row: both selection rules, whatever the protocol. `driver`: the run's
+  DRIVER_FILE (how many other runs shared the machine while it trained), if any."""
   pretrain_s, game_s = run_seconds(record)
   prefix = "t" if record.get("selected_player") == "teacher" else "c"
   return {
@@ -199,6 +247,7 @@ def run_row(protocol, record):
       "teacher_final_test": teacher_final_test(record),
       "pretrain_seconds": round(pretrain_s, 1), "game_seconds": round(game_s, 1),
       "augment": record.get("augment"), "tensorflow": record.get("tensorflow"),
+      "other_runs_in_progress": (driver or {}).get("other_runs_in_progress"),
   }
 
 
@@ -220,10 +269,11 @@ def finished_runs(runs_dir):
 
 def collect(runs_dir):
   """Rows of every finished run below runs_dir (see `finished_runs`)."""
-  return [run_row(protocol, record) for protocol, _, record in finished_runs(runs_dir)]
+  return [run_row(protocol, record, outputs.read_json(os.path.join(folder, DRIVER_FILE)))
+          for protocol, folder, record in finished_runs(runs_dir)]
 
 
-RECORD_FILES = ("metrics.json", "config.gin")
+RECORD_FILES = ("metrics.json", "config.gin", DRIVER_FILE)
 
 
 def archive_records(runs_dir, results_dir):
@@ -326,6 +376,33 @@ def _cell(stats):
   return f"{mean:.2f} ± {std:.2f} ({count})"
 
 
+def _cost_lines(rows):
+  """Seconds per run; 'alone' keeps only the runs known to have had the machine to themselves
+  (no other run in progress at any sample, see kdgan_tf.claims), since runs sharing the CPU
+  take longer and runs trained before the driver recorded this are of unknown sharing."""
+  lines = ["", "## Cost per run (seconds, mean over seeds)", "",
+           "Game and pretraining: all finished runs. Alone: the runs known to have trained with "
+           "no other run in progress (runs from before this was recorded count as unknown).", "",
+           "| protocol | n | method | runs | game | pretraining in this run (0 = cached) "
+           "| runs alone / shared / unknown | game, alone |",
+           "|---|---|---|---|---|---|---|---|"]
+  groups = {}
+  for row in rows:
+    groups.setdefault((row["protocol"], row["n"], row["method"]), []).append(row)
+  for (protocol, n, method) in sorted(groups, key=lambda k: (k[0], k[1],
+                                                            METHOD_FILES.index(k[2]))):
+    group = groups[(protocol, n, method)]
+    game = statistics.fmean(r["game_seconds"] for r in group)
+    pre = statistics.fmean(r["pretrain_seconds"] for r in group)
+    alone = [r for r in group if r.get("other_runs_in_progress") == 0]
+    shared = [r for r in group if (r.get("other_runs_in_progress") or 0) > 0]
+    unknown = len(group) - len(alone) - len(shared)
+    alone_game = f"{statistics.fmean(r['game_seconds'] for r in alone):.0f}" if alone else "–"
+    lines.append(f"| {protocol} | {n} | {method} | {len(group)} | {game:.0f} | {pre:.0f} "
+                 f"| {len(alone)} / {len(shared)} / {unknown} | {alone_game} |")
+  return lines
+
+
 def report_markdown(rows, paper, command, quick):
   """REPORT.md: Table 1 side by side (paper | honest | authors), then how it was made."""
   from kdgan_tf.summarize import paper_number, _paper_cell  # pylint: disable=g-import-not-at-top
@@ -354,18 +431,7 @@ def report_markdown(rows, paper, command, quick):
     lines.append("| " + " | ".join(row) + " |")
   lines += _paired_lines(rows)
   lines += _teacher_lines(rows)
-  lines += ["", "## Cost per run (seconds, mean over seeds)", "",
-            "| protocol | n | method | runs | game | pretraining in this run (0 = cached) |",
-            "|---|---|---|---|---|---|"]
-  groups = {}
-  for row in rows:
-    groups.setdefault((row["protocol"], row["n"], row["method"]), []).append(row)
-  for (protocol, n, method) in sorted(groups, key=lambda k: (k[0], k[1],
-                                                            METHOD_FILES.index(k[2]))):
-    group = groups[(protocol, n, method)]
-    game = statistics.fmean(r["game_seconds"] for r in group)
-    pre = statistics.fmean(r["pretrain_seconds"] for r in group)
-    lines.append(f"| {protocol} | {n} | {method} | {len(group)} | {game:.0f} | {pre:.0f} |")
+  lines += _cost_lines(rows)
   tf_versions = sorted({str(r["tensorflow"]) for r in rows})
   lines += ["", "## How this was produced", "",
             f"- Command: `{command}`",
@@ -401,23 +467,46 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=(), ext
 
 
 def execute(runs, quick, npz, extra_bindings, max_runs=0):
-  """Trains the unfinished runs in order; returns the failures (one failure never stops it)."""
+  """Trains the unfinished runs in order; returns the failures (one failure never stops it).
+
+  A run is trained only under its claim (kdgan_tf.claims), so workers sharing a grid skip each
+  other's runs in progress; each trained run gets a DRIVER_FILE saying whether it shared the
+  machine with other runs, which REPORT.md's cost table needs to be read right."""
   trained, failures = 0, []
   for i, run in enumerate(runs):
     if run.finished():
+      continue
+    target = run.same_as or run
+    variant = f" {run.variant}" if run.variant else ""
+    label = f"[{i + 1}/{len(runs)}] {run.protocol} n={run.n} {run.method}{variant} seed {run.seed}"
+    if target is not run and target.finished():
+      run.link()
+      print(f"{label}: is {target.model_dir}, already finished", flush=True)
       continue
     if max_runs and trained >= max_runs:
       print(f"stopping after {trained} runs (--max_runs); rerun to continue.")
       break
     start = time.time()
-    error = train_run(run.gin_files(quick), run.bindings(npz, extra_bindings), run.model_dir)
+    with claims.Claim(target.model_dir, target.runs_dir) as claim:
+      if not claim.held or target.finished():
+        print(f"{label}: skipped, another worker is training or just finished it", flush=True)
+        continue
+      error = train_run(target.gin_files(quick), target.bindings(npz, extra_bindings),
+                        target.model_dir)
+    seconds = time.time() - start
     trained += 1
-    status = "FAILED: " + error.strip().splitlines()[-1] if error else "done"
-    variant = f" {run.variant}" if run.variant else ""
-    print(f"[{i + 1}/{len(runs)}] {run.protocol} n={run.n} {run.method}{variant} seed "
-          f"{run.seed}: {status} ({time.time() - start:.0f} s)", flush=True)
     if error:
-      failures.append({"model_dir": run.model_dir, "error": error})
+      failures.append({"model_dir": target.model_dir, "error": error})
+    else:
+      outputs.write_json(os.path.join(target.model_dir, DRIVER_FILE),
+                         {"wall_seconds": round(seconds, 1),
+                          "other_runs_in_progress": claim.max_others,
+                          "cpu_count": os.cpu_count(), "host": platform.node()})
+      if target is not run:
+        run.link()
+    status = "FAILED: " + error.strip().splitlines()[-1] if error else "done"
+    shown = f" (as {os.path.relpath(target.model_dir, run.runs_dir)})" if target is not run else ""
+    print(f"{label}{shown}: {status} ({seconds:.0f} s)", flush=True)
   return failures
 
 
@@ -436,10 +525,15 @@ def check_same_bindings(runs_dir, bindings):
 
 
 def record_failures(runs_dir, failures):
-  """failures.json lists this call's failed runs; it is removed after a clean call."""
+  """failures.json lists the failed runs that have not finished since: this call's failures
+  plus earlier ones (another worker's too) still unfinished; removed when none is left."""
   path = os.path.join(runs_dir, "failures.json")
-  if failures:
-    outputs.write_json(path, failures)
+  new = {f["model_dir"] for f in failures}
+  kept = [f for f in outputs.read_json(path, default=[]) or []
+          if f["model_dir"] not in new and read_finished_record(f["model_dir"]) is None]
+  if kept + list(failures):
+    os.makedirs(runs_dir, exist_ok=True)
+    outputs.write_json(path, kept + list(failures))
   elif os.path.exists(path):
     os.remove(path)
 
@@ -451,8 +545,8 @@ def sensitivity_points(runs_dir):
   folder = os.path.join(runs_dir, "sensitivity", "mnist_n100")
   for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
     match = re.fullmatch(r"kdgan_(%s)(.+)_s\d+" % "|".join(SENSITIVITY), name)
-    record = outputs.read_json(os.path.join(folder, name, "metrics.json"), default=None)
-    if match and record and record.get("finished"):
+    record = read_finished_record(os.path.join(folder, name))
+    if match and record:
       points.append((match.group(1), float(match.group(2)), record))
   return points
 
@@ -528,7 +622,8 @@ def main(argv):
       return 2
   if argv[1] == "figures":
     seeds = 1 if quick else FLAGS.figure_seeds
-    sweep = sensitivity_grid(SENSITIVITY_QUICK if quick else SENSITIVITY, seeds, runs_dir)
+    sweep = sensitivity_grid(SENSITIVITY_QUICK if quick else SENSITIVITY, seeds, runs_dir,
+                             defaults=kdgan_defaults())
     failures = execute(in_shard(probe_grid(seeds, runs_dir) + sweep, shard), quick, npz,
                        FLAGS.gin_bindings, FLAGS.max_runs)
     record_failures(runs_dir, failures)

@@ -100,10 +100,16 @@ def test_run_sh_table1_quick_end_to_end(tmp_path, tiny_npz):
   assert os.path.exists(os.path.join(kdgan_dir, "weights", "best_classifier.weights.h5"))
   assert os.path.exists(os.path.join(kdgan_dir, "classifier.tflite"))
   assert not os.path.exists(os.path.join(kdgan_dir, "checkpoints"))
+  # The driver says how the run was trained (alone here) and leaves no claim behind.
+  driver = json.load(open(os.path.join(kdgan_dir, reproduce.DRIVER_FILE)))
+  assert driver["other_runs_in_progress"] == 0 and driver["wall_seconds"] > 0
+  assert not os.path.exists(os.path.join(kdgan_dir, "worker.claim"))
+  assert "| 1 / 0 / 0 |" in report
   # Every finished run's record is archived beside the report (what gets committed).
   archived = os.path.join(runs_dir, "results", "records", "authors", "mnist_n40", "kdgan_s0")
   assert json.load(open(os.path.join(archived, "metrics.json")))["finished"]
   assert os.path.exists(os.path.join(archived, "config.gin"))
+  assert os.path.exists(os.path.join(archived, reproduce.DRIVER_FILE))
   second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
   assert second.returncode == 0 and ": done" not in second.stdout
   assert "6 finished runs" in second.stdout
@@ -197,10 +203,88 @@ def test_a_grid_refuses_other_extra_bindings_and_forgets_old_failures(tmp_path):
   assert reproduce.check_same_bindings(runs, ["a = 1"]) is None
   assert reproduce.check_same_bindings(runs, ["a = 1"]) is None
   assert "another --runs_dir" in reproduce.check_same_bindings(runs, ["a = 2"])
-  reproduce.record_failures(runs, [{"model_dir": "x", "error": "boom"}])
+  failed = str(tmp_path / "x")
+  reproduce.record_failures(runs, [{"model_dir": failed, "error": "boom"}])
   assert os.path.exists(os.path.join(runs, "failures.json"))
+  os.makedirs(failed)
+  outputs.write_json(os.path.join(failed, "metrics.json"), {"finished": True})  # retried, fine
   reproduce.record_failures(runs, [])
   assert not os.path.exists(os.path.join(runs, "failures.json"))
+
+
+def test_failures_of_two_workers_are_kept_until_their_runs_finish(tmp_path):
+  runs = str(tmp_path / "grid")
+  a_dir, b_dir = os.path.join(runs, "honest", "mnist_n100", "a"), os.path.join(runs, "b")
+  reproduce.record_failures(runs, [{"model_dir": a_dir, "error": "boom a"}])  # worker 1
+  reproduce.record_failures(runs, [{"model_dir": b_dir, "error": "boom b"}])  # worker 2
+  path = os.path.join(runs, "failures.json")
+  assert {f["model_dir"] for f in outputs.read_json(path)} == {a_dir, b_dir}
+  reproduce.record_failures(runs, [{"model_dir": b_dir, "error": "boom b again"}])
+  assert [f["error"] for f in outputs.read_json(path)] == ["boom a", "boom b again"]
+  os.makedirs(a_dir)
+  outputs.write_json(os.path.join(a_dir, "metrics.json"), {"finished": True})
+  reproduce.record_failures(runs, [])  # a clean call by worker 1: a finished since, b did not
+  assert [f["model_dir"] for f in outputs.read_json(path)] == [b_dir]
+
+
+def test_the_sweep_point_at_the_default_weights_is_the_table_1_run(tmp_path, monkeypatch):
+  """alpha = 0.5 is mnist.gin's value: that Figure 4 point is trained once, as the honest
+  Table 1 KDGAN run, and the sweep folder points to it; a second call trains nothing."""
+  runs = str(tmp_path / "grid")
+  trained = []
+
+  def fake_train(gin_files, bindings, model_dir):
+    trained.append((model_dir, list(bindings)))
+    seed = int(model_dir.rsplit("_s", 1)[1])
+    outputs.write_json(os.path.join(model_dir, "metrics.json"),
+                       _record("kdgan", 100, seed, 0.7, 0.8))
+
+  monkeypatch.setattr(reproduce, "train_run", fake_train)
+  sweep = reproduce.sensitivity_grid({"alpha": (0.3, 0.5)}, 2, runs, defaults={"alpha": 0.5})
+  assert [r.same_as is not None for r in sweep] == [False, True, False, True]
+  _write(runs, "honest", _record("kdgan", 100, 0, 0.9, 0.9))  # the grid did seed 0 already
+  assert reproduce.execute(sweep, False, None, []) == []
+  grid_dir = os.path.join(runs, "honest", "mnist_n100")
+  assert [m for m, _ in trained] == [os.path.join(runs, "sensitivity", "mnist_n100",
+                                                  "kdgan_alpha0.3_s0"),
+                                     os.path.join(runs, "sensitivity", "mnist_n100",
+                                                  "kdgan_alpha0.3_s1"),
+                                     os.path.join(grid_dir, "kdgan_s1")]
+  assert not any("KDGAN.alpha" in b for b in trained[2][1])  # the grid run's own bindings
+  points = reproduce.sensitivity_points(runs)
+  assert sorted((p, v, r["seed"], r["game"]["selected"]["test_accuracy"])
+                for p, v, r in points) == [("alpha", 0.3, 0, 0.7), ("alpha", 0.3, 1, 0.7),
+                                           ("alpha", 0.5, 0, 0.9), ("alpha", 0.5, 1, 0.7)]
+  assert not os.path.exists(os.path.join(runs, "sensitivity", "mnist_n100", "kdgan_alpha0.5_s0",
+                                         "metrics.json"))
+  assert reproduce.execute(sweep, False, None, []) == [] and len(trained) == 3
+  # Only Table 1's folders count in Table 1: the sweep's links are not rows.
+  assert len(reproduce.collect(runs)) == 2
+
+
+def test_kdgan_defaults_are_read_from_the_gin_files():
+  assert reproduce.kdgan_defaults() == {"alpha": 0.5, "beta": 2.0, "gamma": 0.01}
+
+
+def test_a_run_claimed_by_a_live_worker_is_skipped(tmp_path, monkeypatch, capsys):
+  from kdgan_tf import claims  # pylint: disable=g-import-not-at-top
+  runs = str(tmp_path / "grid")
+  run = reproduce.Run("honest", 100, "kdgan", 0, runs)
+  monkeypatch.setattr(reproduce, "train_run", lambda *a: pytest.fail("trained a claimed run"))
+  with claims.Claim(run.model_dir, runs) as other_worker:
+    assert other_worker.held
+    assert reproduce.execute([run], False, None, []) == []
+  assert "another worker is training" in capsys.readouterr().out
+
+
+def test_cost_table_separates_runs_trained_alone():
+  rows = []
+  for seed, others, game in ((0, 0, 100.0), (1, 1, 160.0), (2, None, 150.0)):
+    row = reproduce.run_row("honest", _record("kdgan", 100, seed, 0.7, 0.8),
+                            None if others is None else {"other_runs_in_progress": others})
+    rows.append(dict(row, game_seconds=game))
+  text = "\n".join(reproduce._cost_lines(rows))  # pylint: disable=protected-access
+  assert "| honest | 100 | kdgan | 3 | 137 | 4 | 1 / 1 / 1 | 100 |" in text
 
 
 def test_report_on_an_empty_grid_is_refused(tmp_path):
