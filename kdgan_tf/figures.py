@@ -255,16 +255,6 @@ def _plot_fig3a(data, path):
   _save(plt, fig, path)
 
 
-def load_records(folder):
-  """Finished metrics.json records of the run folders directly inside `folder`."""
-  records = []
-  for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-    record = outputs.read_json(os.path.join(folder, name, "metrics.json"), default=None)
-    if record and record.get("finished"):
-      records.append(record)
-  return records
-
-
 def summary_markdown(fig3a, fig4, fig7, folder):
   """REPORT.md's "Figures" section: where the files are and the numbers a reader checks
   first (epochs-to-converge, each weight's curve, variance ratios). Empty without data."""

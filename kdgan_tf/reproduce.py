@@ -251,20 +251,24 @@ def run_row(protocol, record, driver=None):
   }
 
 
+def finished_in(cell_folder):
+  """(name, run folder, record) of every finished run directly inside cell_folder (a
+  same_as link counts as its target's run), in name order."""
+  for name in sorted(os.listdir(cell_folder)) if os.path.isdir(cell_folder) else []:
+    record = read_finished_record(os.path.join(cell_folder, name))
+    if record:
+      yield name, os.path.join(cell_folder, name), record
+
+
 def finished_runs(runs_dir):
-  """(protocol, run folder, record) of every FINISHED run below
+  """(protocol, run folder, record) of every FINISHED Table 1 run below
   runs_dir/<protocol>/<dataset_n>/<run>/metrics.json, in a fixed order."""
   for protocol in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
     if protocol not in TABLE_PROTOCOLS:
       continue
     for cell in sorted(os.listdir(os.path.join(runs_dir, protocol))):
-      folder = os.path.join(runs_dir, protocol, cell)
-      if not os.path.isdir(folder):
-        continue
-      for name in sorted(os.listdir(folder)):
-        record = outputs.read_json(os.path.join(folder, name, "metrics.json"), default=None)
-        if record and record.get("finished"):
-          yield protocol, os.path.join(folder, name), record
+      for _, folder, record in finished_in(os.path.join(runs_dir, protocol, cell)):
+        yield protocol, folder, record
 
 
 def collect(runs_dir):
@@ -542,11 +546,9 @@ def sensitivity_points(runs_dir):
   """[(param, value, record)] of every finished Figure 4 run, read from the folder names
   (`kdgan_<param><value>_s<seed>`), so a partial sweep is reported as far as it got."""
   points = []
-  folder = os.path.join(runs_dir, "sensitivity", "mnist_n100")
-  for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+  for name, _, record in finished_in(os.path.join(runs_dir, "sensitivity", "mnist_n100")):
     match = re.fullmatch(r"kdgan_(%s)(.+)_s\d+" % "|".join(SENSITIVITY), name)
-    record = read_finished_record(os.path.join(folder, name))
-    if match and record:
+    if match:
       points.append((match.group(1), float(match.group(2)), record))
   return points
 
@@ -556,12 +558,13 @@ def write_figures(runs_dir, folder):
   Figure 7 from the probed KDGAN runs, each from whatever has finished. Returns REPORT.md's
   Figures section (empty when there is nothing to plot)."""
   from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
-  fig3a = figures.write_fig3a(figures.load_records(os.path.join(runs_dir, "honest",
-                                                                "mnist_n100")), folder)
+  def records(*cell):
+    return [record for _, _, record in finished_in(os.path.join(runs_dir, *cell))]
+
+  fig3a = figures.write_fig3a(records("honest", "mnist_n100"), folder)
   points = sensitivity_points(runs_dir)
   fig4 = figures.write_fig4(points, folder) if points else {}
-  fig7 = figures.write_fig7(figures.load_records(os.path.join(runs_dir, "probe", "mnist_n100")),
-                            folder)
+  fig7 = figures.write_fig7(records("probe", "mnist_n100"), folder)
   for name, data, what in (("3a", fig3a, "honest n = 100 NaGAN / KDGAN-WO-GM / KDGAN runs"),
                            ("4", fig4, "sensitivity runs"), ("7", fig7, "probed runs")):
     print(f"Figure {name} written to {folder}." if data else
