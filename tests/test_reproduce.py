@@ -57,6 +57,8 @@ def test_report_and_csv_are_written(tmp_path):
   text = (tmp_path / "report" / "REPORT.md").read_text()
   kdgan_line = next(l for l in text.splitlines() if l.startswith("| kdgan |"))
   assert "77.95 ± 0.05" in kdgan_line and "78.00 ± 0.00 (1)" in kdgan_line
+  # n = 1,000 and 10,000 were not run: their columns show the paper beside "–", not nothing.
+  assert kdgan_line.endswith("| 96.42 ± 0.05 | – | – | 99.25 ± 0.02 | – | – |"), kdgan_line
   assert "| supervised_t |" in text and "Command: `cmd`" in text
   with open(tmp_path / "results" / "runs.csv") as f:
     table = list(csv.DictReader(f))
