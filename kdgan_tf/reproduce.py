@@ -144,12 +144,13 @@ def sensitivity_grid(values, seeds, runs_dir, defaults=None):
           for value in grid_values]
 
 
-def kdgan_defaults(gin_files=("mnist.gin", "kdgan.gin")):
-  """KDGAN's configured weights {alpha, beta, gamma}, read from the gin files themselves."""
+def kdgan_defaults(extra_bindings=(), gin_files=("mnist.gin", "kdgan.gin")):
+  """KDGAN's configured weights {alpha, beta, gamma}, read from the gin files themselves (and
+  the grid's extra bindings, which every run gets too)."""
   from kdgan_tf.config import parse_config  # pylint: disable=g-import-not-at-top
   gin.clear_config()
   try:
-    parse_config(list(gin_files), [])
+    parse_config(list(gin_files), list(extra_bindings))
     return {param: gin.query_parameter(f"KDGAN.{param}") for param in SENSITIVITY}
   finally:
     gin.clear_config()
@@ -230,8 +231,10 @@ def teacher_final_test(record):
 
 def run_row(protocol, record, driver=None):
   """The per-run CSV row: both selection rules, whatever the protocol. `driver`: the run's
-  DRIVER_FILE (how many other runs shared the machine while it trained), if any."""
+  DRIVER_FILE (how many other runs shared the machine while it trained), if any; a run that
+  resumed an earlier attempt has seconds from attempts the driver did not watch: unknown."""
   pretrain_s, game_s = run_seconds(record)
+  driver = {} if not driver or driver.get("resumed_earlier_attempt") else driver
   prefix = "t" if record.get("selected_player") == "teacher" else "c"
   return {
       "protocol": protocol, "dataset": record.get("dataset"), "n": record.get("n"),
@@ -248,7 +251,7 @@ def run_row(protocol, record, driver=None):
       "teacher_final_test": teacher_final_test(record),
       "pretrain_seconds": round(pretrain_s, 1), "game_seconds": round(game_s, 1),
       "augment": record.get("augment"), "tensorflow": record.get("tensorflow"),
-      "other_runs_in_progress": (driver or {}).get("other_runs_in_progress"),
+      "other_runs_in_progress": driver.get("other_runs_in_progress"),
   }
 
 
@@ -382,12 +385,14 @@ def _cell(stats):
 
 
 def _cost_lines(rows):
-  """Seconds per run; 'alone' keeps only the runs known to have had the machine to themselves
-  (no other run in progress at any sample, see kdgan_tf.claims), since runs sharing the CPU
-  take longer and runs trained before the driver recorded this are of unknown sharing."""
+  """Seconds per run; 'alone' keeps only the runs known to have trained with no other run of the
+  grid in progress on their machine (at any sample, see kdgan_tf.claims), since runs sharing
+  the CPU take longer; runs the driver did not watch whole are of unknown sharing."""
   lines = ["", "## Cost per run (seconds, mean over seeds)", "",
            "Game and pretraining: all finished runs. Alone: the runs known to have trained with "
-           "no other run in progress (runs from before this was recorded count as unknown).", "",
+           "no other run of this grid in progress on the same machine (`driver.json`); runs "
+           "from before this was recorded, or resumed after an interruption, count as unknown. "
+           "Processes outside the grid are not seen.", "",
            "| protocol | n | method | runs | game | pretraining in this run (0 = cached) "
            "| runs alone / shared / unknown | game, alone |",
            "|---|---|---|---|---|---|---|---|"]
@@ -473,47 +478,64 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=(), ext
   outputs.atomic_write_text(os.path.join(report_dir, "REPORT.md"), text)
 
 
-def execute(runs, quick, npz, extra_bindings, max_runs=0):
+def execute(runs, quick, npz, extra_bindings, max_runs=0, wait_seconds=60.0):
   """Trains the unfinished runs in order; returns the failures (one failure never stops it).
 
-  A run is trained only under its claim (kdgan_tf.claims), so workers sharing a grid skip each
-  other's runs in progress; each trained run gets a DRIVER_FILE saying whether it shared the
-  machine with other runs, which REPORT.md's cost table needs to be read right."""
+  A run is trained only under its claim (kdgan_tf.claims), so workers sharing a grid pass over
+  each other's runs in progress; once through the list, this worker waits for the runs it
+  passed over until each is finished (by the other worker) or its claim is dead (then it is
+  trained here), so a call never ends with a run silently left out. Each trained run gets a
+  DRIVER_FILE saying whether it shared the machine with other runs of the grid and whether it
+  resumed an earlier attempt, which REPORT.md's cost table needs to be read right."""
   trained, failures = 0, []
-  for i, run in enumerate(runs):
-    if run.finished():
-      continue
-    target = run.same_as or run
-    variant = f" {run.variant}" if run.variant else ""
-    label = f"[{i + 1}/{len(runs)}] {run.protocol} n={run.n} {run.method}{variant} seed {run.seed}"
-    if target is not run and target.finished():
-      run.link()
-      print(f"{label}: is {target.model_dir}, already finished", flush=True)
-      continue
-    if max_runs and trained >= max_runs:
-      print(f"stopping after {trained} runs (--max_runs); rerun to continue.")
-      break
-    start = time.time()
-    with claims.Claim(target.model_dir, target.runs_dir) as claim:
-      if not claim.held or target.finished():
-        print(f"{label}: skipped, another worker is training or just finished it", flush=True)
+  pending = list(enumerate(runs))
+  while pending:
+    passed_over = []
+    for i, run in pending:
+      if run.finished():
         continue
-      error = train_run(target.gin_files(quick), target.bindings(npz, extra_bindings),
-                        target.model_dir)
-    seconds = time.time() - start
-    trained += 1
-    if error:
-      failures.append({"model_dir": target.model_dir, "error": error})
-    else:
-      outputs.write_json(os.path.join(target.model_dir, DRIVER_FILE),
-                         {"wall_seconds": round(seconds, 1),
-                          "other_runs_in_progress": claim.max_others,
-                          "cpu_count": os.cpu_count(), "host": platform.node()})
-      if target is not run:
+      target = run.same_as or run
+      variant = f" {run.variant}" if run.variant else ""
+      label = (f"[{i + 1}/{len(runs)}] {run.protocol} n={run.n} {run.method}{variant} "
+               f"seed {run.seed}")
+      if target is not run and target.finished():
         run.link()
-    status = "FAILED: " + error.strip().splitlines()[-1] if error else "done"
-    shown = f" (as {os.path.relpath(target.model_dir, run.runs_dir)})" if target is not run else ""
-    print(f"{label}{shown}: {status} ({seconds:.0f} s)", flush=True)
+        print(f"{label}: is {target.model_dir}, already finished", flush=True)
+        continue
+      if max_runs and trained >= max_runs:
+        print(f"stopping after {trained} runs (--max_runs); rerun to continue.")
+        return failures
+      start = time.time()
+      with claims.Claim(target.model_dir, target.runs_dir) as claim:
+        if not claim.held:
+          passed_over.append((i, run))
+          continue
+        if target.finished():  # finished by another worker since we looked
+          continue
+        resumed = any(name != claims.CLAIM_FILE for name in os.listdir(target.model_dir))
+        error = train_run(target.gin_files(quick), target.bindings(npz, extra_bindings),
+                          target.model_dir)
+      seconds = time.time() - start
+      trained += 1
+      if error:
+        failures.append({"model_dir": target.model_dir, "error": error})
+      else:
+        outputs.write_json(os.path.join(target.model_dir, DRIVER_FILE),
+                           {"wall_seconds": round(seconds, 1),
+                            "other_runs_in_progress": claim.max_others,
+                            "resumed_earlier_attempt": resumed,
+                            "cpu_count": os.cpu_count(), "host": platform.node()})
+        if target is not run:
+          run.link()
+      status = "FAILED: " + error.strip().splitlines()[-1] if error else "done"
+      shown = (f" (as {os.path.relpath(target.model_dir, run.runs_dir)})"
+               if target is not run else "")
+      print(f"{label}{shown}: {status} ({seconds:.0f} s)", flush=True)
+    if passed_over:
+      print(f"{len(passed_over)} runs are held by other workers; waiting for them to finish "
+            f"(checking every {wait_seconds:.0f} s).", flush=True)
+      time.sleep(wait_seconds)
+    pending = passed_over
   return failures
 
 
@@ -629,7 +651,7 @@ def main(argv):
   if argv[1] == "figures":
     seeds = 1 if quick else FLAGS.figure_seeds
     sweep = sensitivity_grid(SENSITIVITY_QUICK if quick else SENSITIVITY, seeds, runs_dir,
-                             defaults=kdgan_defaults())
+                             defaults=kdgan_defaults(FLAGS.gin_bindings))
     failures = execute(in_shard(probe_grid(seeds, runs_dir) + sweep, shard), quick, npz,
                        FLAGS.gin_bindings, FLAGS.max_runs)
     record_failures(runs_dir, failures)

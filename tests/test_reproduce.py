@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -268,15 +269,42 @@ def test_kdgan_defaults_are_read_from_the_gin_files():
   assert reproduce.kdgan_defaults() == {"alpha": 0.5, "beta": 2.0, "gamma": 0.01}
 
 
-def test_a_run_claimed_by_a_live_worker_is_skipped(tmp_path, monkeypatch, capsys):
+def test_runs_held_by_other_workers_are_waited_for_never_left_out(tmp_path, monkeypatch,
+                                                                 capsys):
+  """Run a is held by a live worker of another machine, which finishes it while we wait; run b
+  is held by a worker whose claim goes stale while we wait (killed): we train b."""
   from kdgan_tf import claims  # pylint: disable=g-import-not-at-top
   runs = str(tmp_path / "grid")
-  run = reproduce.Run("honest", 100, "kdgan", 0, runs)
-  monkeypatch.setattr(reproduce, "train_run", lambda *a: pytest.fail("trained a claimed run"))
-  with claims.Claim(run.model_dir, runs) as other_worker:
-    assert other_worker.held
-    assert reproduce.execute([run], False, None, []) == []
-  assert "another worker is training" in capsys.readouterr().out
+  run_a, run_b, run_c = (reproduce.Run("honest", 100, m, 0, runs) for m in ("a", "b", "c"))
+  claim_files = []
+  for run in (run_a, run_b):
+    os.makedirs(run.model_dir)
+    claim_files.append(os.path.join(run.model_dir, claims.CLAIM_FILE))
+    with open(claim_files[-1], "w") as f:
+      json.dump({"host": "another-machine", "pid": 1}, f)
+  os.makedirs(os.path.join(run_b.model_dir, "checkpoints"))  # the dead worker had started b
+  trained = []
+
+  def fake_train(gin_files, bindings, model_dir):
+    trained.append(os.path.basename(model_dir))
+    outputs.write_json(os.path.join(model_dir, "metrics.json"), {"finished": True})
+
+  def fake_sleep(seconds):  # meanwhile: a finishes elsewhere, b's holder dies
+    outputs.write_json(os.path.join(run_a.model_dir, "metrics.json"), {"finished": True})
+    os.remove(claim_files[0])
+    long_ago = time.time() - claims.STALE_SECONDS - 1
+    os.utime(claim_files[1], (long_ago, long_ago))
+
+  monkeypatch.setattr(reproduce, "train_run", fake_train)
+  monkeypatch.setattr(reproduce.time, "sleep", fake_sleep)
+  assert reproduce.execute([run_a, run_b, run_c], False, None, []) == []
+  assert trained == ["c_s0", "b_s0"]
+  assert "2 runs are held by other workers" in capsys.readouterr().out
+  driver = outputs.read_json(os.path.join(run_b.model_dir, reproduce.DRIVER_FILE))
+  assert driver["resumed_earlier_attempt"] is True
+  assert reproduce.run_row("honest", {}, driver)["other_runs_in_progress"] is None
+  assert outputs.read_json(os.path.join(run_c.model_dir, reproduce.DRIVER_FILE))[
+      "resumed_earlier_attempt"] is False
 
 
 def test_cost_table_separates_runs_trained_alone():
