@@ -426,3 +426,27 @@ def test_teacher_table_separates_frozen_from_trained_teachers(tmp_path):
   assert "| authors | 100 | mimic | 64.00 ± 0.00 (1) | 64.00 ± 0.00 (1) |" in text
   assert "| authors | 100 | kdgan | 64.00 ± 0.00 (1) | 78.00 ± 0.00 (1) |" in text
   assert "supervised_c" not in text
+
+
+def test_run_sh_figures_quick_end_to_end(tmp_path, tiny_npz):
+  """The quick sweep and probe on tiny data. With --gin_bindings 'KDGAN.alpha = 0.1' the sweep's
+  alpha = 0.1 point is the grid's configuration: it is trained once, as the honest Table 1 run,
+  and linked; a second call trains nothing."""
+  runs_dir = str(tmp_path / "grid")
+  args = ["bash", os.path.join(REPO, "run.sh"), "figures", "--quick", f"--runs_dir={runs_dir}",
+          f"--gin_bindings=load_image_classification.original_order_npz = '{tiny_npz}'",
+          "--gin_bindings=load_image_classification.validation_size = 40",
+          "--gin_bindings=KDGAN.alpha = 0.1"]
+  first = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
+  assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+  assert first.stdout.count(": done") == 7  # 1 probe + 6 sweep points, one of them linked
+  assert "alpha0.1 seed 0 (as honest/mnist_n100/kdgan_s0): done" in first.stdout
+  link = os.path.join(runs_dir, "sensitivity", "mnist_n100", "kdgan_alpha0.1_s0")
+  assert os.listdir(link) == [reproduce.SAME_AS_FILE]
+  results = os.path.join(runs_dir, "results")
+  for name in ("fig4.png", "fig4.csv", "fig7.png", "fig7.csv"):
+    assert os.path.getsize(os.path.join(results, name)) > 0, name
+  fig4 = list(csv.DictReader(open(os.path.join(results, "fig4.csv"))))
+  assert len(fig4) == 6
+  second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
+  assert second.returncode == 0 and ": done" not in second.stdout
