@@ -111,13 +111,9 @@ class Run:
 
 def read_finished_record(model_dir):
   """metrics.json of a finished run in model_dir, following a SAME_AS_FILE; else None."""
-  record = outputs.read_json(os.path.join(model_dir, "metrics.json"), default=None)
-  if record and record.get("finished"):
-    return record
   pointer = outputs.read_json(os.path.join(model_dir, SAME_AS_FILE), default=None)
-  if pointer:
-    record = outputs.read_json(os.path.join(model_dir, pointer["model_dir"], "metrics.json"),
-                               default=None)
+  for folder in [model_dir] + ([os.path.join(model_dir, pointer["model_dir"])] if pointer else []):
+    record = outputs.read_json(os.path.join(folder, "metrics.json"), default=None)
     if record and record.get("finished"):
       return record
   return None
