@@ -1,14 +1,23 @@
 """Files written into model_dir, always atomically (write a temporary file, then rename), so a
 killed run never leaves a half-written metrics.json or weights file."""
+import contextlib
 import csv
 import io
 import json
 import math
 import os
+import threading
+
+try:
+  import fcntl
+except ImportError:  # Windows: no advisory locks; see `locked`
+  fcntl = None
 
 
 def atomic_write_text(path, text):
-  tmp = f"{path}.tmp"
+  # The temporary name is the writer's own, so two processes writing one file (two grid
+  # workers ending at once) never interleave in a shared temporary file.
+  tmp = f"{path}.{os.getpid()}-{threading.get_ident()}.tmp"
   with open(tmp, "w") as f:
     f.write(text)
   os.replace(tmp, path)
@@ -40,6 +49,22 @@ def write_csv(path, rows, fields=None):
   writer.writeheader()
   writer.writerows(rows)
   atomic_write_text(path, buffer.getvalue())
+
+
+@contextlib.contextmanager
+def locked(path):
+  """Holds an exclusive lock on `path`.lock for a read-modify-write of `path` shared by several
+  processes (failures.json of grid workers). Where fcntl is missing (Windows) it does not lock:
+  run one worker per grid there."""
+  if fcntl is None:
+    yield
+    return
+  with open(f"{path}.lock", "a") as handle:
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+      yield
+    finally:
+      fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def read_json(path, default=None):

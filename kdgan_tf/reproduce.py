@@ -554,13 +554,14 @@ def record_failures(runs_dir, failures):
   plus earlier ones (another worker's too) still unfinished; removed when none is left."""
   path = os.path.join(runs_dir, "failures.json")
   new = {f["model_dir"] for f in failures}
-  kept = [f for f in outputs.read_json(path, default=[]) or []
-          if f["model_dir"] not in new and read_finished_record(f["model_dir"]) is None]
-  if kept + list(failures):
-    os.makedirs(runs_dir, exist_ok=True)
-    outputs.write_json(path, kept + list(failures))
-  elif os.path.exists(path):
-    os.remove(path)
+  os.makedirs(runs_dir, exist_ok=True)
+  with outputs.locked(path):  # two workers finishing at once must not lose an entry
+    kept = [f for f in outputs.read_json(path, default=[]) or []
+            if f["model_dir"] not in new and read_finished_record(f["model_dir"]) is None]
+    if kept + list(failures):
+      outputs.write_json(path, kept + list(failures))
+    elif os.path.exists(path):
+      os.remove(path)
 
 
 def sensitivity_points(runs_dir):

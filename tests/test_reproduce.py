@@ -230,6 +230,25 @@ def test_failures_of_two_workers_are_kept_until_their_runs_finish(tmp_path):
   assert [f["model_dir"] for f in outputs.read_json(path)] == [b_dir]
 
 
+def test_a_worker_records_its_failure_only_after_the_other_released_the_file(tmp_path):
+  """failures.json is read, merged and written under a lock: a worker that finishes while
+  another one holds the file waits, then keeps the other's entry."""
+  import threading  # pylint: disable=g-import-not-at-top
+  runs = str(tmp_path / "grid")
+  path = os.path.join(runs, "failures.json")
+  reproduce.record_failures(runs, [{"model_dir": os.path.join(runs, "a"), "error": "boom a"}])
+  with outputs.locked(path):  # worker 1 in the middle of its read-modify-write
+    worker_2 = threading.Thread(target=reproduce.record_failures, args=(
+        runs, [{"model_dir": os.path.join(runs, "b"), "error": "boom b"}]))
+    worker_2.start()
+    worker_2.join(timeout=1.0)
+    assert worker_2.is_alive()  # blocked on the lock
+    assert [f["error"] for f in outputs.read_json(path)] == ["boom a"]
+  worker_2.join(timeout=10.0)
+  assert not worker_2.is_alive()
+  assert [f["error"] for f in outputs.read_json(path)] == ["boom a", "boom b"]
+
+
 def test_the_sweep_point_at_the_default_weights_is_the_table_1_run(tmp_path, monkeypatch):
   """alpha = 0.5 is mnist.gin's value: that Figure 4 point is trained once, as the honest
   Table 1 KDGAN run, and the sweep folder points to it; a second call trains nothing."""
