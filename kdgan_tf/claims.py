@@ -35,6 +35,14 @@ def _host():
   return socket.gethostname()
 
 
+def _load_average():
+  """The 1-minute load average (runnable threads of every process), or None (Windows)."""
+  try:
+    return round(os.getloadavg()[0], 2)
+  except (AttributeError, OSError):
+    return None
+
+
 def _process_exists(pid):
   try:
     os.kill(pid, 0)
@@ -88,6 +96,8 @@ class Claim:
     if claim.held: ...train...
   claim.max_others: the most other live claims of this machine seen at any sample (start,
   every heartbeat, end) while it was held; None if never held.
+  claim.max_load: the highest 1-minute load average of the machine at those samples (every
+  process counts, also those of other grids); None where the OS does not report it.
   """
 
   def __init__(self, model_dir, runs_dir, heartbeat_seconds=HEARTBEAT_SECONDS):
@@ -96,6 +106,7 @@ class Claim:
     self.heartbeat_seconds = heartbeat_seconds
     self.held = False
     self.max_others = None
+    self.max_load = None
     self._token = uuid.uuid4().hex
     self._stop = threading.Event()
     self._thread = None
@@ -119,6 +130,9 @@ class Claim:
   def _sample(self):
     others = len(live_claims(self.runs_dir, exclude=self.path, host=_host()))
     self.max_others = others if self.max_others is None else max(self.max_others, others)
+    load = _load_average()
+    if load is not None:
+      self.max_load = load if self.max_load is None else max(self.max_load, load)
 
   def _beat(self):
     while not self._stop.wait(self.heartbeat_seconds):

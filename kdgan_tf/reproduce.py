@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import sys
@@ -66,6 +67,7 @@ SENSITIVITY_QUICK = {"alpha": (0.1, 0.9), "beta": (0.1, 10.0), "gamma": (0.001, 
 
 
 DRIVER_FILE = "driver.json"  # how the driver trained a run: wall-clock, CPU sharing
+GRID_BINDINGS_FILE = "grid_bindings.json"  # a grid's --gin_bindings, fixed at its first call
 SAME_AS_FILE = "same_as.json"  # a run that IS another run (same configuration): where it lives
 
 
@@ -248,6 +250,7 @@ def run_row(protocol, record, driver=None):
       "pretrain_seconds": round(pretrain_s, 1), "game_seconds": round(game_s, 1),
       "augment": record.get("augment"), "tensorflow": record.get("tensorflow"),
       "other_runs_in_progress": driver.get("other_runs_in_progress"),
+      "max_load_1min": driver.get("max_load_average_1min"),
   }
 
 
@@ -383,15 +386,18 @@ def _cell(stats):
 def _cost_lines(rows):
   """Seconds per run; 'alone' keeps only the runs known to have trained with no other run of the
   grid in progress on their machine (at any sample, see kdgan_tf.claims), since runs sharing
-  the CPU take longer; runs the driver did not watch whole are of unknown sharing."""
+  the CPU take longer; runs the driver did not watch whole are of unknown sharing. Other
+  grids' runs and other processes are not claims: the machine's load average shows them."""
   lines = ["", "## Cost per run (seconds, mean over seeds)", "",
            "Game and pretraining: all finished runs. Alone: the runs known to have trained with "
            "no other run of this grid in progress on the same machine (`driver.json`); runs "
            "from before this was recorded, or resumed after an interruption, count as unknown. "
-           "Processes outside the grid are not seen.", "",
+           "Other grids and other processes are not claims of this grid: the last column, "
+           "the machine's highest 1-minute load average while the run trained (mean over the "
+           "runs that recorded it), counts every process; compare it with the cores.", "",
            "| protocol | n | method | runs | game | pretraining in this run (0 = cached) "
-           "| runs alone / shared / unknown | game, alone |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| runs alone / shared / unknown | game, alone | max load |",
+           "|---|---|---|---|---|---|---|---|---|"]
   groups = {}
   for row in rows:
     groups.setdefault((row["protocol"], row["n"], row["method"]), []).append(row)
@@ -404,13 +410,18 @@ def _cost_lines(rows):
     shared = [r for r in group if (r.get("other_runs_in_progress") or 0) > 0]
     unknown = len(group) - len(alone) - len(shared)
     alone_game = f"{statistics.fmean(r['game_seconds'] for r in alone):.0f}" if alone else "–"
+    loads = [r["max_load_1min"] for r in group if r.get("max_load_1min") is not None]
+    load = f"{statistics.fmean(loads):.1f} ({len(loads)})" if loads else "–"
     lines.append(f"| {protocol} | {n} | {method} | {len(group)} | {game:.0f} | {pre:.0f} "
-                 f"| {len(alone)} / {len(shared)} / {unknown} | {alone_game} |")
+                 f"| {len(alone)} / {len(shared)} / {unknown} | {alone_game} | {load} |")
   return lines
 
 
-def report_markdown(rows, paper, command, quick):
-  """REPORT.md: Table 1 side by side (paper | honest | authors), then how it was made."""
+def report_markdown(rows, paper, command, quick, grid_bindings=()):
+  """REPORT.md: Table 1 side by side (paper | honest | authors), then how it was made.
+
+  `grid_bindings` (the grid's grid_bindings.json) change every run's recipe, so they are named
+  under the protocols, not only in the command (a `report` call does not repeat them)."""
   from kdgan_tf.summarize import paper_number, _paper_cell  # pylint: disable=g-import-not-at-top
   cells = table(rows)
   # The paper's three columns always appear (an n not run yet shows "–"), so a partial
@@ -425,8 +436,11 @@ def report_markdown(rows, paper, command, quick):
            f"- **honest**: {PROTOCOL_TEXT['honest']}.",
            f"- **authors**: {PROTOCOL_TEXT['authors']}.",
            f"- **paper**: {paper['source']}.",
-           "- SUPERVISED-T reports the teacher; every other row the classifier C.",
-           ""]
+           "- SUPERVISED-T reports the teacher; every other row the classifier C."]
+  if grid_bindings:
+    lines.append("- **Every run of this grid also had these gin bindings** (both protocols): "
+                 + "; ".join(f"`{b}`" for b in grid_bindings) + ".")
+  lines.append("")
   header = ["method"] + [f"n = {n:,} {what}" for n in ns for what in ("paper", "honest",
                                                                        "authors")]
   lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -443,6 +457,8 @@ def report_markdown(rows, paper, command, quick):
   tf_versions = sorted({str(r["tensorflow"]) for r in rows})
   lines += ["", "## How this was produced", "",
             f"- Command: `{command}`",
+            "- Extra gin bindings of every run (`grid_bindings.json`): "
+            + ("; ".join(f"`{b}`" for b in grid_bindings) if grid_bindings else "none") + ".",
             f"- Machine of the report: {platform.platform()}, {os.cpu_count()} CPU cores, "
             f"processor {platform.processor() or 'unknown'}.",
             f"- TensorFlow of the runs: {', '.join(tf_versions)}.",
@@ -450,7 +466,8 @@ def report_markdown(rows, paper, command, quick):
   return "\n".join(lines)
 
 
-def write_report(rows, report_dir, results_dir, command, quick, failures=(), extra_lines=()):
+def write_report(rows, report_dir, results_dir, command, quick, failures=(), extra_lines=(),
+                 grid_bindings=()):
   from kdgan_tf.summarize import PAPER_TABLE1  # pylint: disable=g-import-not-at-top
   with open(PAPER_TABLE1) as f:
     paper = json.load(f)
@@ -463,8 +480,9 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=(), ext
               "reported": "selected_test" if p == "honest" else "best_test"}
              for (m, n), by in sorted(table(rows).items()) for p, s in sorted(by.items()) if s]
   outputs.write_json(os.path.join(results_dir, "table1.json"),
-                     {"paper_source": paper["source"], "cells": summary, "quick": quick})
-  text = report_markdown(rows, paper, command, quick)
+                     {"paper_source": paper["source"], "cells": summary, "quick": quick,
+                      "grid_bindings": list(grid_bindings)})
+  text = report_markdown(rows, paper, command, quick, grid_bindings)
   if extra_lines:
     text += "\n".join(extra_lines) + "\n"
   if failures:
@@ -519,6 +537,7 @@ def execute(runs, quick, npz, extra_bindings, max_runs=0, wait_seconds=60.0):
         outputs.write_json(os.path.join(target.model_dir, DRIVER_FILE),
                            {"wall_seconds": round(seconds, 1),
                             "other_runs_in_progress": claim.max_others,
+                            "max_load_average_1min": claim.max_load,
                             "resumed_earlier_attempt": resumed,
                             "cpu_count": os.cpu_count(), "host": platform.node()})
         if target is not run:
@@ -537,7 +556,7 @@ def execute(runs, quick, npz, extra_bindings, max_runs=0, wait_seconds=60.0):
 
 def check_same_bindings(runs_dir, bindings):
   """A grid keeps its finished runs, so its extra bindings must not change between calls."""
-  path = os.path.join(runs_dir, "grid_bindings.json")
+  path = os.path.join(runs_dir, GRID_BINDINGS_FILE)
   previous = outputs.read_json(path, default=None)
   if previous is None:
     os.makedirs(runs_dir, exist_ok=True)
@@ -630,7 +649,7 @@ def main(argv):
   report_dir = FLAGS.report_dir or (runs_dir if quick else REPO)
   results_dir = (os.path.join(report_dir, "results") if quick or FLAGS.report_dir
                  else os.path.join(REPO, "results", "table1_mnist"))
-  command = "python -m kdgan_tf.reproduce " + " ".join(argv[1:] + [
+  command = "python -m kdgan_tf.reproduce " + " ".join(shlex.quote(a) for a in argv[1:] + [
       a for a in sys.argv[1:] if a.startswith("--")])
   failures = []
   try:
@@ -681,7 +700,8 @@ def main(argv):
           "(an existing REPORT.md is left as it is).", file=sys.stderr)
     return 1 if failures else (0 if figure_lines else 2)
   failed = outputs.read_json(os.path.join(runs_dir, "failures.json"), default=[]) or []
-  write_report(rows, report_dir, results_dir, command, quick, failed, figure_lines)
+  write_report(rows, report_dir, results_dir, command, quick, failed, figure_lines,
+               outputs.read_json(os.path.join(runs_dir, GRID_BINDINGS_FILE), default=[]) or [])
   archived = archive_records(runs_dir, results_dir)
   print(f"{len(rows)} finished runs summarised in {os.path.join(report_dir, 'REPORT.md')}; "
         f"{archived} run records in {os.path.join(results_dir, 'records')}")

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from kdgan_tf import claims
 
 
@@ -70,6 +72,9 @@ def test_other_runs_in_progress_are_counted_while_held(tmp_path):
   _claim_file(os.path.join(grid, "honest", "mnist_n100", "codis_s0"), here, os.getppid())
   with claims.Claim(os.path.join(grid, "honest", "mnist_n100", "kdgan_s0"), grid) as claim:
     assert claim.max_others == 1  # a live worker on this machine
+  # The machine's load is sampled with the claims (every process counts, not only the grid's).
+  if hasattr(os, "getloadavg"):
+    assert claim.max_load == pytest.approx(os.getloadavg()[0], abs=5.0) and claim.max_load >= 0
 
 
 def test_a_half_written_claim_is_not_live(tmp_path):

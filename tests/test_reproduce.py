@@ -230,6 +230,23 @@ def test_failures_of_two_workers_are_kept_until_their_runs_finish(tmp_path):
   assert [f["model_dir"] for f in outputs.read_json(path)] == [b_dir]
 
 
+def test_the_grids_extra_bindings_are_named_in_the_report(tmp_path):
+  """A `report` call does not repeat the grid's --gin_bindings, so REPORT.md reads them from
+  grid_bindings.json: an augmented grid must not read as the plain honest protocol."""
+  runs = str(tmp_path / "runs")
+  _write(runs, "honest", _record("kdgan", 100, 0, 0.90, 0.91))
+  reproduce.check_same_bindings(runs, ["run_experiment.augment = True"])
+  reproduce.write_report(reproduce.collect(runs), str(tmp_path / "a"), str(tmp_path / "a_res"),
+                         "cmd", quick=False, grid_bindings=["run_experiment.augment = True"])
+  text = (tmp_path / "a" / "REPORT.md").read_text()
+  assert "also had these gin bindings** (both protocols): `run_experiment.augment = True`" in text
+  reproduce.write_report(reproduce.collect(runs), str(tmp_path / "b"), str(tmp_path / "b_res"),
+                         "cmd", quick=False)
+  text = (tmp_path / "b" / "REPORT.md").read_text()
+  assert "also had these gin bindings" not in text
+  assert "Extra gin bindings of every run (`grid_bindings.json`): none." in text
+
+
 def test_a_worker_records_its_failure_only_after_the_other_released_the_file(tmp_path):
   """failures.json is read, merged and written under a lock: a worker that finishes while
   another one holds the file waits, then keeps the other's entry."""
@@ -328,12 +345,14 @@ def test_runs_held_by_other_workers_are_waited_for_never_left_out(tmp_path, monk
 
 def test_cost_table_separates_runs_trained_alone():
   rows = []
-  for seed, others, game in ((0, 0, 100.0), (1, 1, 160.0), (2, None, 150.0)):
+  for seed, others, load, game in ((0, 0, 3.5, 100.0), (1, 1, 2.0, 160.0), (2, None, None, 150.0)):
+    driver = {"other_runs_in_progress": others, "max_load_average_1min": load}
     row = reproduce.run_row("honest", _record("kdgan", 100, seed, 0.7, 0.8),
-                            None if others is None else {"other_runs_in_progress": others})
+                            None if others is None else driver)
     rows.append(dict(row, game_seconds=game))
   text = "\n".join(reproduce._cost_lines(rows))  # pylint: disable=protected-access
-  assert "| honest | 100 | kdgan | 3 | 137 | 4 | 1 / 1 / 1 | 100 |" in text
+  # Seed 0 was alone in its grid, but the load (3.5 on the mean of 2 recorded) shows others.
+  assert "| honest | 100 | kdgan | 3 | 137 | 4 | 1 / 1 / 1 | 100 | 2.8 (2) |" in text
 
 
 def test_report_on_an_empty_grid_is_refused(tmp_path):
