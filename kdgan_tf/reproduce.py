@@ -437,9 +437,10 @@ def report_markdown(rows, paper, command, quick, grid_bindings=()):
            f"- **authors**: {PROTOCOL_TEXT['authors']}.",
            f"- **paper**: {paper['source']}.",
            "- SUPERVISED-T reports the teacher; every other row the classifier C."]
+  named_bindings = "; ".join(f"`{b}`" for b in grid_bindings) or "none"
   if grid_bindings:
     lines.append("- **Every run of this grid also had these gin bindings** (both protocols): "
-                 + "; ".join(f"`{b}`" for b in grid_bindings) + ".")
+                 f"{named_bindings}.")
   lines.append("")
   header = ["method"] + [f"n = {n:,} {what}" for n in ns for what in ("paper", "honest",
                                                                        "authors")]
@@ -457,8 +458,7 @@ def report_markdown(rows, paper, command, quick, grid_bindings=()):
   tf_versions = sorted({str(r["tensorflow"]) for r in rows})
   lines += ["", "## How this was produced", "",
             f"- Command: `{command}`",
-            "- Extra gin bindings of every run (`grid_bindings.json`): "
-            + ("; ".join(f"`{b}`" for b in grid_bindings) if grid_bindings else "none") + ".",
+            f"- Extra gin bindings of every run (`grid_bindings.json`): {named_bindings}.",
             f"- Machine of the report: {platform.platform()}, {os.cpu_count()} CPU cores, "
             f"processor {platform.processor() or 'unknown'}.",
             f"- TensorFlow of the runs: {', '.join(tf_versions)}.",
