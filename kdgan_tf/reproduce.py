@@ -492,15 +492,44 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=(), ext
   outputs.atomic_write_text(os.path.join(report_dir, "REPORT.md"), text)
 
 
+class Attempt:
+  """What one try at a run under its claim did: `held` is False when another worker holds the
+  run; `trained` is False when it was finished (by another worker) since the driver looked."""
+
+  def __init__(self, held, trained=False, error="", seconds=0.0):
+    self.held, self.trained, self.error, self.seconds = held, trained, error, seconds
+
+
+def attempt(target, quick, npz, extra_bindings):
+  """Trains `target` if this worker can claim it; a run that trained fine gets its DRIVER_FILE
+  (wall-clock, whether it shared the machine, whether it resumed an earlier attempt)."""
+  start = time.time()
+  with claims.Claim(target.model_dir, target.runs_dir) as claim:
+    if not claim.held:
+      return Attempt(held=False)
+    if target.finished():
+      return Attempt(held=True)
+    resumed = any(name != claims.CLAIM_FILE for name in os.listdir(target.model_dir))
+    error = train_run(target.gin_files(quick), target.bindings(npz, extra_bindings),
+                      target.model_dir)
+  seconds = time.time() - start
+  if not error:
+    outputs.write_json(os.path.join(target.model_dir, DRIVER_FILE),
+                       {"wall_seconds": round(seconds, 1),
+                        "other_runs_in_progress": claim.max_others,
+                        "max_load_average_1min": claim.max_load,
+                        "resumed_earlier_attempt": resumed,
+                        "cpu_count": os.cpu_count(), "host": platform.node()})
+  return Attempt(held=True, trained=True, error=error, seconds=seconds)
+
+
 def execute(runs, quick, npz, extra_bindings, max_runs=0, wait_seconds=60.0):
   """Trains the unfinished runs in order; returns the failures (one failure never stops it).
 
-  A run is trained only under its claim (kdgan_tf.claims), so workers sharing a grid pass over
-  each other's runs in progress; once through the list, this worker waits for the runs it
-  passed over until each is finished (by the other worker) or its claim is dead (then it is
-  trained here), so a call never ends with a run silently left out. Each trained run gets a
-  DRIVER_FILE saying whether it shared the machine with other runs of the grid and whether it
-  resumed an earlier attempt, which REPORT.md's cost table needs to be read right."""
+  A run is trained only under its claim (kdgan_tf.claims, see `attempt`), so workers sharing a
+  grid pass over each other's runs in progress; once through the list, this worker waits for
+  the runs it passed over until each is finished (by the other worker) or its claim is dead
+  (then it is trained here), so a call never ends with a run silently left out."""
   trained, failures = 0, []
   pending = list(enumerate(runs))
   while pending:
@@ -519,33 +548,22 @@ def execute(runs, quick, npz, extra_bindings, max_runs=0, wait_seconds=60.0):
       if max_runs and trained >= max_runs:
         print(f"stopping after {trained} runs (--max_runs); rerun to continue.")
         return failures
-      start = time.time()
-      with claims.Claim(target.model_dir, target.runs_dir) as claim:
-        if not claim.held:
-          passed_over.append((i, run))
-          continue
-        if target.finished():  # finished by another worker since we looked
-          continue
-        resumed = any(name != claims.CLAIM_FILE for name in os.listdir(target.model_dir))
-        error = train_run(target.gin_files(quick), target.bindings(npz, extra_bindings),
-                          target.model_dir)
-      seconds = time.time() - start
+      result = attempt(target, quick, npz, extra_bindings)
+      if not result.held:
+        passed_over.append((i, run))
+        continue
+      if not result.trained:
+        continue
       trained += 1
-      if error:
-        failures.append({"model_dir": target.model_dir, "error": error})
-      else:
-        outputs.write_json(os.path.join(target.model_dir, DRIVER_FILE),
-                           {"wall_seconds": round(seconds, 1),
-                            "other_runs_in_progress": claim.max_others,
-                            "max_load_average_1min": claim.max_load,
-                            "resumed_earlier_attempt": resumed,
-                            "cpu_count": os.cpu_count(), "host": platform.node()})
-        if target is not run:
-          run.link()
-      status = "FAILED: " + error.strip().splitlines()[-1] if error else "done"
+      if result.error:
+        failures.append({"model_dir": target.model_dir, "error": result.error})
+      elif target is not run:
+        run.link()
+      status = ("FAILED: " + result.error.strip().splitlines()[-1] if result.error
+                else "done")
       shown = (f" (as {os.path.relpath(target.model_dir, run.runs_dir)})"
                if target is not run else "")
-      print(f"{label}{shown}: {status} ({seconds:.0f} s)", flush=True)
+      print(f"{label}{shown}: {status} ({result.seconds:.0f} s)", flush=True)
     if passed_over:
       print(f"{len(passed_over)} runs are held by other workers; waiting for them to finish "
             f"(checking every {wait_seconds:.0f} s).", flush=True)
