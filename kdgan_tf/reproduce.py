@@ -227,6 +227,21 @@ def teacher_final_test(record):
   return evaluated[-1] if evaluated else _get(record, "game", "pretrained", "t_test_accuracy")
 
 
+def collapse_epoch(record):
+  """First game epoch at which the reported player's validation accuracy fell below half of its
+  pretrained value (the game wrecked it: e.g. NaGAN's C collapsing onto one label), or None.
+  Half, not a multiple of chance, so that it needs no class count and suits any dataset."""
+  prefix = "t" if record.get("selected_player") == "teacher" else "c"
+  before = _get(record, "game", "pretrained", f"{prefix}_val_accuracy")
+  if before is None:
+    return None
+  for epoch in _get(record, "game", "epochs") or []:
+    val = epoch.get(f"{prefix}_val_accuracy")
+    if val is not None and val < 0.5 * before:
+      return epoch.get("epoch")
+  return None
+
+
 def run_row(protocol, record, driver=None):
   """The per-run CSV row: both selection rules, whatever the protocol. `driver`: the run's
   DRIVER_FILE (how many other runs shared the machine while it trained), if any; a run that
@@ -239,6 +254,7 @@ def run_row(protocol, record, driver=None):
       "method": record.get("method"), "seed": record.get("seed"),
       "selected_player": record.get("selected_player", "classifier"),
       "pretrained_test": _get(record, "game", "pretrained", f"{prefix}_test_accuracy"),
+      "collapse_epoch": collapse_epoch(record),
       "selected_epoch": _get(record, "game", "selected", "epoch"),
       "selected_val": _get(record, "game", "selected", "val_accuracy"),
       "selected_test": _get(record, "game", "selected", "test_accuracy"),
@@ -376,6 +392,36 @@ def _teacher_lines(rows):
   return lines
 
 
+def _game_effect_lines(rows):
+  """The reported number beside the same player before the game, paired by run: a game that
+  only degrades its player (the number is its first epoch, or worse) shows a negative change,
+  and runs whose player collapsed during the game are counted with the epoch it happened."""
+  groups = {}
+  for row in rows:
+    if row.get("pretrained_test") is not None and reported_value(row) is not None:
+      groups.setdefault((row["protocol"], row["n"], row["method"]), []).append(row)
+  if not groups:
+    return []
+  lines = ["", "## What the game did to the reported player (test accuracy, %)", "",
+           "Before the game: the pretrained player every method starts from. Reported: the "
+           "protocol's number (as in Table 1). Change: reported minus before, paired by run. "
+           "Collapsed: runs in which the player's validation accuracy fell below half of its "
+           "pretrained value at some game epoch (the first such epoch of each, in brackets).", "",
+           "| protocol | n | method | before the game | reported | change | collapsed |",
+           "|---|---|---|---|---|---|---|"]
+  for key in sorted(groups, key=lambda k: (k[0], k[1], METHOD_FILES.index(k[2]))):
+    group = groups[key]
+    before = mean_std([100 * r["pretrained_test"] for r in group])
+    reported = mean_std([100 * reported_value(r) for r in group])
+    change = mean_std([100 * (reported_value(r) - r["pretrained_test"]) for r in group])
+    epochs = [r["collapse_epoch"] for r in group if r.get("collapse_epoch") is not None]
+    collapsed = f"{len(epochs)} of {len(group)}" + (
+        f" ({' '.join(str(e) for e in sorted(epochs))})" if epochs else "")
+    lines.append(f"| {key[0]} | {key[1]:,} | {key[2]} | {_cell(before)} | {_cell(reported)} | "
+                 f"{change[0]:+.2f} ± {change[1]:.2f} | {collapsed} |")
+  return lines
+
+
 def _cell(stats):
   if not stats:
     return "–"
@@ -454,6 +500,7 @@ def report_markdown(rows, paper, command, quick, grid_bindings=()):
     lines.append("| " + " | ".join(row) + " |")
   lines += _paired_lines(rows)
   lines += _teacher_lines(rows)
+  lines += _game_effect_lines(rows)
   lines += _cost_lines(rows)
   tf_versions = sorted({str(r["tensorflow"]) for r in rows})
   lines += ["", "## How this was produced", "",

@@ -488,3 +488,27 @@ def test_run_sh_figures_quick_end_to_end(tmp_path, tiny_npz):
   assert len(fig4) == 6
   second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
   assert second.returncode == 0 and ": done" not in second.stdout
+
+
+def test_collapse_is_the_first_epoch_below_half_the_pretrained_validation_accuracy(tmp_path):
+  runs = str(tmp_path / "runs")
+  steady = _record("kdgan", 1000, 0, 0.93, 0.94)
+  collapsing = _record("nagan", 1000, 0, 0.85, 0.85)
+  for record in (steady, collapsing):
+    record["game"]["pretrained"].update(c_val_accuracy=0.90, c_test_accuracy=0.91)
+  steady["game"]["epochs"] = [{"epoch": 1, "c_val_accuracy": 0.46},  # above half of 0.90
+                              {"epoch": 2, "c_val_accuracy": 0.92}]
+  collapsing["game"]["epochs"] = [{"epoch": 1, "c_val_accuracy": 0.85},
+                                  {"epoch": 2, "c_val_accuracy": 0.80},
+                                  {"epoch": 3, "c_val_accuracy": 0.44},
+                                  {"epoch": 4, "c_val_accuracy": 0.11}]
+  for record in (steady, collapsing):
+    _write(runs, "honest", record)
+  rows = reproduce.collect(runs)
+  assert [(r["method"], r["collapse_epoch"]) for r in rows] == [("kdgan", None), ("nagan", 3)]
+  text = "\n".join(reproduce._game_effect_lines(rows))  # pylint: disable=protected-access
+  assert ("| honest | 1,000 | nagan | 91.00 ± 0.00 (1) | 85.00 ± 0.00 (1) | -6.00 ± 0.00 "
+          "| 1 of 1 (3) |") in text
+  assert ("| honest | 1,000 | kdgan | 91.00 ± 0.00 (1) | 93.00 ± 0.00 (1) | +2.00 ± 0.00 "
+          "| 0 of 1 |") in text
+  assert reproduce.collapse_epoch({"game": {"epochs": [{"c_val_accuracy": 0.0}]}}) is None

@@ -1,0 +1,105 @@
+"""Why NaGAN's classifier collapses: short NaGAN games with one change each, side by side.
+
+  TFDS_DATA_DIR=../shared/tensorflow_datasets python benchmarks/nagan_collapse.py \
+      --out runs/nagan_collapse [--n 1000] [--seed 0] [--epochs 8] [--pretrain_cache DIR]
+
+Each variant is `python -m kdgan_tf.train` with the honest protocol's gin files (mnist.gin,
+mnist_n<n>.gin unless n = 100, nagan.gin) and one extra binding; a variant already finished in
+--out is not trained again. Point --pretrain_cache at the grid's cache
+(runs/table1_mnist/honest/mnist_n<n>/pretrain_cache) so the players are not pretrained again;
+then `default` repeats the grid's run of that seed epoch for epoch (the runs are deterministic).
+Printed per variant: C's validation accuracy before the game and after each game epoch, the
+first epoch below 20 % (collapsed to about one class), and the validation-selected test accuracy.
+Then the pretrained D's pair scores p_d(x, y) = sigmoid(g_y(x)) on the validation images, for
+the true label and, per label k, over the images of other classes: D was pretrained as a softmax
+classifier, so its sigmoid scores of wrong labels are whatever that left them.
+"""
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+VARIANTS = {
+    "default": [],  # nagan.gin as in the grid: REINFORCE without baseline, Adam 5e-4
+    "baseline": ["reinforce.baseline = True"],  # reward minus its mean over the 20 samples
+    "concrete": ["NaGAN.estimator = @concrete_pathwise"],  # KDGAN's estimator
+    "lr5e-5": ["classifier/player_settings.game_learning_rate = 0.00005"],  # C's Adam / 10
+    "anchored": ["NaGAN.supervised_weight = 1.0"],  # + hard-label CE on C (not Eq. 1)
+}
+COLLAPSED = 0.2
+
+
+def train(out, name, args):
+  model_dir = os.path.join(out, name)
+  metrics = os.path.join(model_dir, "metrics.json")
+  if os.path.exists(metrics) and json.load(open(metrics)).get("finished"):
+    return
+  gin_files = ["mnist.gin"] + ([f"mnist_n{args.n}.gin"] if args.n != 100 else []) + ["nagan.gin"]
+  bindings = [f"run_experiment.seed = {args.seed}", f"run_experiment.game_epochs = {args.epochs}",
+              "run_experiment.export = False"] + VARIANTS[name]
+  if args.pretrain_cache:
+    bindings.append(f"run_experiment.pretrain_cache_dir = '{os.path.abspath(args.pretrain_cache)}'")
+  command = [sys.executable, "-m", "kdgan_tf.train", f"--model_dir={model_dir}"]
+  command += [f"--gin_file={f}" for f in gin_files] + [f"--gin_bindings={b}" for b in bindings]
+  print(shlex.join(command), flush=True)
+  subprocess.run(command, check=True)
+
+
+def summary_line(name, record):
+  epochs = record["game"]["epochs"]
+  pretrained = record["pretrain"]["classifier"]["val_accuracy"]
+  curve = " ".join(f"{100 * e['c_val_accuracy']:.1f}" for e in epochs)
+  collapsed = next((e["epoch"] for e in epochs if e["c_val_accuracy"] < COLLAPSED), None)
+  selected = record["game"]["selected"]
+  return (f"{name:9s} | {100 * pretrained:5.1f} | {curve} | {collapsed or '-'} | "
+          f"{selected['epoch']} | {100 * selected['test_accuracy']:.2f}")
+
+
+def pretrained_d_scores(record, cache_dir, n):
+  """Mean p_d of the true label, and of each label k over images not of class k (validation)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top  (TensorFlow only for this part)
+  import kdgan_tf  # noqa: F401  pylint: disable=g-import-not-at-top
+  from kdgan_tf.data.image_classification import load_image_classification  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.models import lenet  # pylint: disable=g-import-not-at-top
+  key = record["pretrain"]["discriminator"]["cache_key"]
+  splits = load_image_classification("mnist", n=n)
+  model = lenet(splits.x_val.shape[1:], splits.num_classes)
+  model.load_weights(os.path.join(cache_dir, f"discriminator-{key}", "pretrained.weights.h5"))
+  p = 1.0 / (1.0 + np.exp(-model.predict(splits.x_val, batch_size=1000, verbose=0)))
+  y = splits.y_val
+  wrong = [float(p[y != k, k].mean()) for k in range(splits.num_classes)]
+  return float(p[np.arange(len(y)), y].mean()), wrong
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--out", required=True)
+  parser.add_argument("--n", type=int, default=1000, choices=(100, 1000, 10000))
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--epochs", type=int, default=8)
+  parser.add_argument("--pretrain_cache", default=None)
+  parser.add_argument("--variants", default=",".join(VARIANTS))
+  args = parser.parse_args()
+  names = args.variants.split(",")
+  unknown = sorted(set(names) - set(VARIANTS))
+  if unknown:
+    sys.exit(f"unknown variants {unknown}; choose from {sorted(VARIANTS)}")
+  for name in names:
+    train(args.out, name, args)
+  print(f"\nNaGAN, honest protocol, n = {args.n}, seed {args.seed}: C's validation accuracy (%)")
+  print("variant   | before | after each game epoch | collapsed at | selected epoch | its test")
+  for name in names:
+    with open(os.path.join(args.out, name, "metrics.json")) as f:
+      record = json.load(f)
+    print(summary_line(name, record))
+  cache_dir = args.pretrain_cache or os.path.join(args.out, "pretrain_cache")
+  true_score, wrong = pretrained_d_scores(record, cache_dir, args.n)
+  print(f"\npretrained D on the validation images: mean p_d(x, true label) {true_score:.3f}; "
+        "mean p_d(x, k) over images of other classes, k = 0..9: "
+        + " ".join(f"{w:.2f}" for w in wrong))
+
+
+if __name__ == "__main__":
+  main()
