@@ -10,9 +10,11 @@ mnist_n<n>.gin unless n = 100, nagan.gin) and one extra binding; a variant alrea
 then `default` repeats the grid's run of that seed epoch for epoch (the runs are deterministic).
 Printed per variant: C's validation accuracy before the game and after each game epoch, the
 first epoch below 20 % (collapsed to about one class), and the validation-selected test accuracy.
-Then the pretrained D's pair scores p_d(x, y) = sigmoid(g_y(x)) on the validation images, for
-the true label and, per label k, over the images of other classes: D was pretrained as a softmax
-classifier, so its sigmoid scores of wrong labels are whatever that left them.
+After that, per game epoch, what D tells C on the training images (kdgan_tf/probes.py,
+`discriminator_scores_probe`, which does not change the run). Last, the pretrained D's pair
+scores p_d(x, y) = sigmoid(g_y(x)) on the validation images, for the true label and, per label
+k, over the images of other classes: D was pretrained as a softmax classifier, so its sigmoid
+scores of wrong labels are whatever that left them.
 """
 import argparse
 import json
@@ -38,7 +40,8 @@ def train(out, name, args):
     return
   gin_files = ["mnist.gin"] + ([f"mnist_n{args.n}.gin"] if args.n != 100 else []) + ["nagan.gin"]
   bindings = [f"run_experiment.seed = {args.seed}", f"run_experiment.game_epochs = {args.epochs}",
-              "run_experiment.export = False"] + VARIANTS[name]
+              "run_experiment.export = False",
+              "run_experiment.epoch_probe = @discriminator_scores_probe"] + VARIANTS[name]
   if args.pretrain_cache:
     bindings.append(f"run_experiment.pretrain_cache_dir = '{os.path.abspath(args.pretrain_cache)}'")
   command = [sys.executable, "-m", "kdgan_tf.train", f"--model_dir={model_dir}"]
@@ -73,6 +76,20 @@ def pretrained_d_scores(record, cache_dir, n):
   return float(p[np.arange(len(y)), y].mean()), wrong
 
 
+PROBED = (("d_true_score", "D's score of the true label"),
+          ("d_top_wrong_score", "D's highest score of a wrong label"),
+          ("d_wrong_above_true", "share of images where a wrong label scores higher"),
+          ("c_true_mass", "C's probability of the true label"),
+          ("c_top_label_share", "largest share of images C assigns to one label"))
+
+
+def probe_lines(name, record):
+  """The discriminator_scores_probe's numbers per game epoch (training images)."""
+  epochs = record["game"]["epochs"]
+  return [f"{name:9s} | {text:50s} | " + " ".join(f"{e[key]:.2f}" for e in epochs)
+          for key, text in PROBED if key in epochs[0]]
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--out", required=True)
@@ -90,10 +107,15 @@ def main():
     train(args.out, name, args)
   print(f"\nNaGAN, honest protocol, n = {args.n}, seed {args.seed}: C's validation accuracy (%)")
   print("variant   | before | after each game epoch | collapsed at | selected epoch | its test")
+  records = {}
   for name in names:
     with open(os.path.join(args.out, name, "metrics.json")) as f:
-      record = json.load(f)
+      records[name] = record = json.load(f)
     print(summary_line(name, record))
+  print("\nAfter each game epoch, on the n training images (run_experiment.epoch_probe = "
+        "@discriminator_scores_probe):")
+  for name in names:
+    print("\n".join(probe_lines(name, records[name])))
   cache_dir = args.pretrain_cache or os.path.join(args.out, "pretrain_cache")
   true_score, wrong = pretrained_d_scores(record, cache_dir, args.n)
   print(f"\npretrained D on the validation images: mean p_d(x, true label) {true_score:.3f}; "

@@ -13,6 +13,15 @@ Every model runs in inference mode, so no dropout seed state advances and the ru
 identical with and without the probe (a test checks this).
 Enable it with `run_experiment.epoch_probe = @gradient_variance_probe`; its numbers land in each
 game epoch of metrics.json as `var_grad_d_<estimator>` and `var_grad_t` (and `sqmean_grad_*`).
+
+`discriminator_scores_probe` measures what D tells C on the training images: D's pair score
+p_d(x, y) of the true label against the best-scored wrong label, and how much of C's mass sits
+on the true label and on one label overall (a collapse onto one label shows there first).
+It explains a game that wrecks C (README, "Why NaGAN collapses"). Inference mode, as above.
+
+A probe is called after each game epoch's training as
+`probe(models, images, tau, seed, epoch, labels=labels)` with the n training images and labels
+and returns {metric: float}; the metrics join that epoch's entry in metrics.json.
 """
 import gin
 import tensorflow as tf
@@ -26,9 +35,12 @@ def _flat(grads):
 
 
 @gin.configurable
-def gradient_variance_probe(models, images, tau, seed, epoch, num_batches=20, batch_size=10,
-                            estimators=(concrete_pathwise, reinforce), distill_loss=l2_logits):
-  """Returns {metric: variance} for the sources the method has (needs C; D and/or T)."""
+def gradient_variance_probe(models, images, tau, seed, epoch, labels=None, num_batches=20,
+                            batch_size=10, estimators=(concrete_pathwise, reinforce),
+                            distill_loss=l2_logits):
+  """Returns {metric: variance} for the sources the method has (needs C; D and/or T).
+  `labels` are not needed: every source's gradient is label-free."""
+  del labels
   c = models.get("classifier")
   d, t = models.get("discriminator"), models.get("teacher")
   if c is None or (d is None and t is None):
@@ -74,3 +86,41 @@ def _probe_gradients(c, d, t, x, tau, seed, sources, distill_loss):
     grads.append(_flat(tape.gradient(loss, c.trainable_variables)))
     del name
   return grads
+
+
+@gin.configurable
+def discriminator_scores_probe(models, images, tau, seed, epoch, labels=None, batch_size=1000):
+  """D's pair scores and C's label mass on the training images (needs C, D and the labels):
+    d_true_score        mean p_d(x, y) of the true label y;
+    d_top_wrong_score   mean over images of the highest p_d(x, k), k != y;
+    d_wrong_above_true  share of images where some wrong label scores above the true one;
+    c_true_mass         mean p_c(y | x);
+    c_top_label_share   the largest share of images whose argmax under C is one same label.
+  """
+  del tau, seed, epoch
+  c, d = models.get("classifier"), models.get("discriminator")
+  if c is None or d is None or labels is None:
+    return {}
+  d_logits = tf.concat([d(images[i:i + batch_size], training=False)
+                        for i in range(0, int(images.shape[0]), batch_size)], axis=0)
+  c_logits = tf.concat([c(images[i:i + batch_size], training=False)
+                        for i in range(0, int(images.shape[0]), batch_size)], axis=0)
+  return discriminator_scores(d_logits, c_logits, labels)
+
+
+def discriminator_scores(d_logits, c_logits, labels):
+  """The pure part of `discriminator_scores_probe`, from logits [N, K] and labels [N]."""
+  num_classes = int(d_logits.shape[-1])
+  true = tf.one_hot(labels, num_classes, dtype=d_logits.dtype)
+  scores = tf.sigmoid(d_logits)
+  true_score = tf.reduce_sum(scores * true, axis=-1)
+  top_wrong = tf.reduce_max(scores - 2.0 * true, axis=-1)  # the true label drops out (< 0)
+  predicted = tf.argmax(c_logits, axis=-1, output_type=tf.int32)
+  counts = tf.math.bincount(predicted, minlength=num_classes, maxlength=num_classes)
+  return {
+      "d_true_score": float(tf.reduce_mean(true_score)),
+      "d_top_wrong_score": float(tf.reduce_mean(top_wrong)),
+      "d_wrong_above_true": float(tf.reduce_mean(tf.cast(top_wrong > true_score, tf.float32))),
+      "c_true_mass": float(tf.reduce_mean(tf.reduce_sum(tf.nn.softmax(c_logits) * true, -1))),
+      "c_top_label_share": float(tf.reduce_max(counts)) / float(int(labels.shape[0])),
+  }

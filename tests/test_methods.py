@@ -172,6 +172,34 @@ def test_gradient_variance_probe_measures_without_changing_the_run(tmp_path, tin
   assert strip(probed["game"]["epochs"]) == strip(plain["game"]["epochs"])
 
 
+def test_discriminator_scores_probe_measures_without_changing_the_run(tmp_path, tiny_npz):
+  plain = _run(tmp_path / "plain", tiny_npz, "nagan.gin", "run_experiment.game_epochs = 2")
+  probed = _run(tmp_path / "probed", tiny_npz, "nagan.gin", "run_experiment.game_epochs = 2",
+                "run_experiment.epoch_probe = @discriminator_scores_probe")
+  keys = ("d_true_score", "d_top_wrong_score", "d_wrong_above_true", "c_true_mass",
+          "c_top_label_share")
+  for entry in probed["game"]["epochs"]:
+    assert all(0.0 <= entry[k] <= 1.0 for k in keys)
+  strip = lambda entries: [{k: v for k, v in e.items() if "seconds" not in k
+                            and k not in keys} for e in entries]
+  assert strip(probed["game"]["epochs"]) == strip(plain["game"]["epochs"])
+
+
+def test_discriminator_scores_by_hand():
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.probes import discriminator_scores  # pylint: disable=g-import-not-at-top
+  # D's logits 0 -> p_d 0.5; ln 3 -> 0.75; -ln 3 -> 0.25. Labels 0 and 1.
+  ln3 = float(np.log(3.0))
+  d_logits = tf.constant([[ln3, 0.0, -ln3], [ln3, -ln3, 0.0]])
+  c_logits = tf.constant([[0.0, 0.0, 0.0], [ln3, 0.0, 0.0]])  # softmax: 1/3 each; 3/5, 1/5, 1/5
+  out = discriminator_scores(d_logits, c_logits, tf.constant([0, 1]))
+  assert out["d_true_score"] == pytest.approx((0.75 + 0.25) / 2)
+  assert out["d_top_wrong_score"] == pytest.approx((0.5 + 0.75) / 2)
+  assert out["d_wrong_above_true"] == pytest.approx(0.5)  # only the second image
+  assert out["c_true_mass"] == pytest.approx((1 / 3 + 1 / 5) / 2, rel=1e-5)
+  assert out["c_top_label_share"] == pytest.approx(1.0)  # argmax is label 0 on both images
+
+
 def test_probe_variance_is_zero_without_noise_and_positive_with_it():
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from kdgan_tf.models import lenet  # pylint: disable=g-import-not-at-top

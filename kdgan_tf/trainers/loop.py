@@ -462,7 +462,8 @@ class Runner:
       entry["train_seconds"] = time.time() - t0
       if self.epoch_probe is not None:
         entry.update(self.epoch_probe(self.models, tf.constant(self.splits.x_train), self.tau,
-                                      self.seed, epoch + 1))
+                                      self.seed, epoch + 1,
+                                      labels=tf.constant(self.splits.y_train)))
       entry.update(self._evaluate_players(epoch + 1))
       entry["seconds"] = time.time() - t0
       game["epochs"].append(entry)
