@@ -100,7 +100,8 @@ def run_experiment(model_dir, strategy=None, method=None,
       KDGAN) every this many epochs and at the last epoch (the selected one: every epoch).
     epoch_probe: optional measurement after each game epoch's training, e.g.
       `@gradient_variance_probe` (kdgan_tf/probes.py, the data of Figure 7) or
-      `@discriminator_scores_probe` (what D tells C; README "Why NaGAN collapses").
+      `@discriminator_scores_probe` (what D tells C; README "Why NaGAN collapses"). It is
+      called as probe(models, images, tau, seed, epoch, labels=labels) and returns a dict.
     checkpoint_every_secs: write the resumable checkpoint at most this often (and at the end
       of every phase); a killed run redoes at most this much work, with identical results.
     keep_checkpoints: keep `checkpoints/` once the run has finished. Its outputs (weights/,

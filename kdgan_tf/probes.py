@@ -95,7 +95,7 @@ def discriminator_scores_probe(models, images, tau, seed, epoch, labels=None, ba
     d_top_wrong_score   mean over images of the highest p_d(x, k), k != y;
     d_wrong_above_true  share of images where some wrong label scores above the true one;
     c_true_mass         mean p_c(y | x);
-    c_top_label_share   the largest share of images whose argmax under C is one same label.
+    c_top_label_share   the largest fraction of images that C's argmax assigns to one label.
   """
   del tau, seed, epoch
   c, d = models.get("classifier"), models.get("discriminator")

@@ -229,7 +229,7 @@ def teacher_final_test(record):
 
 def collapse_epoch(record):
   """First game epoch at which the reported player's validation accuracy fell below half of its
-  pretrained value (the game wrecked it: e.g. NaGAN's C collapsing onto one label), or None.
+  pretrained value (e.g. NaGAN's C collapsing onto one label; it may recover later), or None.
   Half, not a multiple of chance, so that it needs no class count and suits any dataset."""
   prefix = "t" if record.get("selected_player") == "teacher" else "c"
   before = _get(record, "game", "pretrained", f"{prefix}_val_accuracy")
@@ -406,7 +406,9 @@ def _game_effect_lines(rows):
            "Before the game: the pretrained player every method starts from. Reported: the "
            "protocol's number (as in Table 1). Change: reported minus before, paired by run. "
            "Collapsed: runs in which the player's validation accuracy fell below half of its "
-           "pretrained value at some game epoch (the first such epoch of each, in brackets).", "",
+           "pretrained value at some game epoch (the first such epoch of each, in brackets; "
+           "a run may recover later, and its reported number can still be above the "
+           "pretrained one).", "",
            "| protocol | n | method | before the game | reported | change | collapsed |",
            "|---|---|---|---|---|---|---|"]
   for key in sorted(groups, key=lambda k: (k[0], k[1], METHOD_FILES.index(k[2]))):
@@ -541,15 +543,18 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=(), ext
 
 class Attempt:
   """What one try at a run under its claim did: `held` is False when another worker holds the
-  run; `trained` is False when it was finished (by another worker) since the driver looked."""
+  run; `trained` is False when it was finished (by another worker) since the driver looked;
+  `error` is the failure's traceback text (None when it trained fine); `seconds` its wall-clock
+  under the claim."""
 
-  def __init__(self, held, trained=False, error="", seconds=0.0):
+  def __init__(self, held, trained=False, error=None, seconds=0.0):
     self.held, self.trained, self.error, self.seconds = held, trained, error, seconds
 
 
 def attempt(target, quick, npz, extra_bindings):
   """Trains `target` if this worker can claim it; a run that trained fine gets its DRIVER_FILE
-  (wall-clock, whether it shared the machine, whether it resumed an earlier attempt)."""
+  (wall-clock, whether it shared the machine, whether it resumed an earlier attempt), which
+  REPORT.md's cost table needs to be read right."""
   start = time.time()
   with claims.Claim(target.model_dir, target.runs_dir) as claim:
     if not claim.held:

@@ -191,12 +191,13 @@ def test_discriminator_scores_by_hand():
   # D's logits 0 -> p_d 0.5; ln 3 -> 0.75; -ln 3 -> 0.25. Labels 0 and 1.
   ln3 = float(np.log(3.0))
   d_logits = tf.constant([[ln3, 0.0, -ln3], [ln3, -ln3, 0.0]])
-  c_logits = tf.constant([[0.0, 0.0, 0.0], [ln3, 0.0, 0.0]])  # softmax: 1/3 each; 3/5, 1/5, 1/5
+  # C's softmax: 9/13, 3/13, 1/13 and 3/5, 1/5, 1/5.
+  c_logits = tf.constant([[ln3, 0.0, -ln3], [ln3, 0.0, 0.0]])
   out = discriminator_scores(d_logits, c_logits, tf.constant([0, 1]))
   assert out["d_true_score"] == pytest.approx((0.75 + 0.25) / 2)
   assert out["d_top_wrong_score"] == pytest.approx((0.5 + 0.75) / 2)
   assert out["d_wrong_above_true"] == pytest.approx(0.5)  # only the second image
-  assert out["c_true_mass"] == pytest.approx((1 / 3 + 1 / 5) / 2, rel=1e-5)
+  assert out["c_true_mass"] == pytest.approx((9 / 13 + 1 / 5) / 2, rel=1e-5)
   assert out["c_top_label_share"] == pytest.approx(1.0)  # argmax is label 0 on both images
 
 

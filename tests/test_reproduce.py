@@ -512,3 +512,22 @@ def test_collapse_is_the_first_epoch_below_half_the_pretrained_validation_accura
   assert ("| honest | 1,000 | kdgan | 91.00 ± 0.00 (1) | 93.00 ± 0.00 (1) | +2.00 ± 0.00 "
           "| 0 of 1 |") in text
   assert reproduce.collapse_epoch({"game": {"epochs": [{"c_val_accuracy": 0.0}]}}) is None
+
+
+def test_game_effect_section_uses_each_protocols_number_and_the_teacher_for_supervised_t(
+    tmp_path):
+  authors = _record("kdgan", 100, 0, 0.60, 0.70)  # authors: best test 0.70 is reported
+  authors["game"]["pretrained"].update(c_val_accuracy=0.5, c_test_accuracy=0.55)
+  teacher = _record("supervised_t", 100, 0, 0.86, 0.87, player="teacher")
+  teacher["game"]["pretrained"].update(t_val_accuracy=0.8, t_test_accuracy=0.84)
+  teacher["game"]["epochs"] = [{"epoch": 1, "t_val_accuracy": 0.3, "c_val_accuracy": 0.9}]
+  rows = [reproduce.run_row("authors", authors), reproduce.run_row("honest", teacher)]
+  assert [r["collapse_epoch"] for r in rows] == [None, 1]  # T's accuracy, not C's
+  reproduce.write_report(rows, str(tmp_path / "report"), str(tmp_path / "results"), "cmd",
+                         quick=False)
+  text = (tmp_path / "report" / "REPORT.md").read_text()
+  assert "## What the game did to the reported player" in text
+  assert ("| authors | 100 | kdgan | 55.00 ± 0.00 (1) | 70.00 ± 0.00 (1) | +15.00 ± 0.00 "
+          "| 0 of 1 |") in text
+  assert ("| honest | 100 | supervised_t | 84.00 ± 0.00 (1) | 86.00 ± 0.00 (1) | +2.00 ± 0.00 "
+          "| 1 of 1 (1) |") in text
