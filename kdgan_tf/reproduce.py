@@ -604,7 +604,9 @@ def execute(runs, quick, npz, extra_bindings, max_runs=0, wait_seconds=60.0):
       if not result.held:
         passed_over.append((i, run))
         continue
-      if not result.trained:
+      if not result.trained:  # another worker finished it since we looked
+        if target is not run:
+          run.link()
         continue
       trained += 1
       if result.error:

@@ -301,6 +301,22 @@ def test_the_sweep_point_at_the_default_weights_is_the_table_1_run(tmp_path, mon
   assert len(reproduce.collect(runs)) == 2
 
 
+def test_a_sweep_point_is_linked_when_its_target_was_finished_by_another_worker(
+    tmp_path, monkeypatch):
+  """The target finishes elsewhere between our look and our claim: link it in this call."""
+  runs = str(tmp_path / "grid")
+  sweep = reproduce.sensitivity_grid({"alpha": (0.5,)}, 1, runs, defaults={"alpha": 0.5})
+  point = sweep[0]
+
+  def finished_elsewhere(target, quick, npz, extra_bindings):
+    _write(runs, "honest", _record("kdgan", 100, 0, 0.9, 0.9))
+    return reproduce.Attempt(held=True)
+
+  monkeypatch.setattr(reproduce, "attempt", finished_elsewhere)
+  assert reproduce.execute(sweep, False, None, []) == []
+  assert point.finished()
+
+
 def test_kdgan_defaults_are_read_from_the_gin_files():
   assert reproduce.kdgan_defaults() == {"alpha": 0.5, "beta": 2.0, "gamma": 0.01}
 
