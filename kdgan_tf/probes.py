@@ -101,11 +101,9 @@ def discriminator_scores_probe(models, images, tau, seed, epoch, labels=None, ba
   c, d = models.get("classifier"), models.get("discriminator")
   if c is None or d is None or labels is None:
     return {}
-  d_logits = tf.concat([d(images[i:i + batch_size], training=False)
-                        for i in range(0, int(images.shape[0]), batch_size)], axis=0)
-  c_logits = tf.concat([c(images[i:i + batch_size], training=False)
-                        for i in range(0, int(images.shape[0]), batch_size)], axis=0)
-  return discriminator_scores(d_logits, c_logits, labels)
+  logits = lambda model: tf.concat([model(images[i:i + batch_size], training=False)
+                                    for i in range(0, int(images.shape[0]), batch_size)], 0)
+  return discriminator_scores(logits(d), logits(c), labels)
 
 
 def discriminator_scores(d_logits, c_logits, labels):

@@ -17,6 +17,7 @@ One model_dir per (protocol, n, method, seed) under --runs_dir; a finished run i
 interrupted one resumes, and a finished run's outputs are never touched. Runs share one
 pretraining cache per (protocol, n) folder, so each player is pretrained once per seed.
 """
+import collections
 import json
 import os
 import platform
@@ -370,21 +371,29 @@ def _paired_lines(rows):
   return lines
 
 
+def _cells(rows, keep=lambda row: True):
+  """[((protocol, n, method), rows)] of the kept rows, in the report's order (protocol, n, then
+  the methods as in METHOD_FILES); every per-method section of REPORT.md walks these."""
+  groups = {}
+  for row in rows:
+    if keep(row):
+      groups.setdefault((row["protocol"], row["n"], row["method"]), []).append(row)
+  return sorted(groups.items(),
+                key=lambda item: (item[0][0], item[0][1], METHOD_FILES.index(item[0][2])))
+
+
 def _teacher_lines(rows):
   """How good the teacher is that C distils from, before and after the game: a frozen teacher
   caps MIMIC / DISTN / NOISY, a teacher trained in the game (CODIS, KDGAN) can outgrow it."""
-  groups = {}
-  for row in rows:
-    if row.get("teacher_pretrained_test") is not None and row["method"] != "supervised_t":
-      groups.setdefault((row["protocol"], row["n"], row["method"]), []).append(row)
-  if not groups:
+  cells = _cells(rows, lambda row: row.get("teacher_pretrained_test") is not None
+                 and row["method"] != "supervised_t")
+  if not cells:
     return []
   lines = ["", "## The teacher C learns from (T's test accuracy, %)", "",
            "Mean ± std over seeds, after pretraining and at the end of the game (the same "
            "number when the method keeps T frozen).", "",
            "| protocol | n | method | T pretrained | T at the end |", "|---|---|---|---|---|"]
-  for key in sorted(groups, key=lambda k: (k[0], k[1], METHOD_FILES.index(k[2]))):
-    group = groups[key]
+  for key, group in cells:
     before = mean_std([100 * r["teacher_pretrained_test"] for r in group])
     after = mean_std([None if r["teacher_final_test"] is None else 100 * r["teacher_final_test"]
                       for r in group])
@@ -396,11 +405,9 @@ def _game_effect_lines(rows):
   """The reported number beside the same player before the game, paired by run: a game that
   only degrades its player (the number is its first epoch, or worse) shows a negative change,
   and runs whose player collapsed during the game are counted with the epoch it happened."""
-  groups = {}
-  for row in rows:
-    if row.get("pretrained_test") is not None and reported_value(row) is not None:
-      groups.setdefault((row["protocol"], row["n"], row["method"]), []).append(row)
-  if not groups:
+  cells = _cells(rows, lambda row: row.get("pretrained_test") is not None
+                 and reported_value(row) is not None)
+  if not cells:
     return []
   lines = ["", "## What the game did to the reported player (test accuracy, %)", "",
            "Before the game: the pretrained player every method starts from. Reported: the "
@@ -411,8 +418,7 @@ def _game_effect_lines(rows):
            "pretrained one).", "",
            "| protocol | n | method | before the game | reported | change | collapsed |",
            "|---|---|---|---|---|---|---|"]
-  for key in sorted(groups, key=lambda k: (k[0], k[1], METHOD_FILES.index(k[2]))):
-    group = groups[key]
+  for key, group in cells:
     before = mean_std([100 * r["pretrained_test"] for r in group])
     reported = mean_std([100 * reported_value(r) for r in group])
     change = mean_std([100 * (reported_value(r) - r["pretrained_test"]) for r in group])
@@ -446,12 +452,7 @@ def _cost_lines(rows):
            "| protocol | n | method | runs | game | pretraining in this run (0 = cached) "
            "| runs alone / shared / unknown | game, alone | max load |",
            "|---|---|---|---|---|---|---|---|---|"]
-  groups = {}
-  for row in rows:
-    groups.setdefault((row["protocol"], row["n"], row["method"]), []).append(row)
-  for (protocol, n, method) in sorted(groups, key=lambda k: (k[0], k[1],
-                                                            METHOD_FILES.index(k[2]))):
-    group = groups[(protocol, n, method)]
+  for (protocol, n, method), group in _cells(rows):
     game = statistics.fmean(r["game_seconds"] for r in group)
     pre = statistics.fmean(r["pretrain_seconds"] for r in group)
     alone = [r for r in group if r.get("other_runs_in_progress") == 0]
@@ -541,14 +542,12 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=(), ext
   outputs.atomic_write_text(os.path.join(report_dir, "REPORT.md"), text)
 
 
-class Attempt:
-  """What one try at a run under its claim did: `held` is False when another worker holds the
-  run; `trained` is False when it was finished (by another worker) since the driver looked;
-  `error` is the failure's traceback text (None when it trained fine); `seconds` its wall-clock
-  under the claim."""
-
-  def __init__(self, held, trained=False, error=None, seconds=0.0):
-    self.held, self.trained, self.error, self.seconds = held, trained, error, seconds
+Attempt = collections.namedtuple("Attempt", ["held", "trained", "error", "seconds"],
+                                 defaults=(False, None, 0.0))
+"""What one try at a run under its claim did: `held` is False when another worker holds the
+run; `trained` is False when it was finished (by another worker) since the driver looked;
+`error` is the failure's traceback text (None when it trained fine); `seconds` its wall-clock
+under the claim."""
 
 
 def attempt(target, quick, npz, extra_bindings):
@@ -604,15 +603,13 @@ def execute(runs, quick, npz, extra_bindings, max_runs=0, wait_seconds=60.0):
       if not result.held:
         passed_over.append((i, run))
         continue
+      if target is not run and target.finished():  # trained here, or by another worker
+        run.link()
       if not result.trained:  # another worker finished it since we looked
-        if target is not run:
-          run.link()
         continue
       trained += 1
       if result.error:
         failures.append({"model_dir": target.model_dir, "error": result.error})
-      elif target is not run:
-        run.link()
       status = ("FAILED: " + result.error.strip().splitlines()[-1] if result.error
                 else "done")
       shown = (f" (as {os.path.relpath(target.model_dir, run.runs_dir)})"
