@@ -19,6 +19,7 @@ same trajectory for all three sources), mean over seeds, log scale; beside it, w
 recorded the squared mean gradient, the variance relative to it (noise relative to signal: the
 raw variances differ by orders of magnitude because the sources' gradients do).
 """
+import csv
 import os
 import statistics
 
@@ -206,6 +207,33 @@ def write_fig7(records, folder):
   return data
 
 
+def _read_csv(path):
+  if not os.path.exists(path):
+    return []
+  with open(path, newline="") as f:
+    return list(csv.DictReader(f))
+
+
+def read_fig4_csv(folder):
+  """fig4.csv back into `write_fig4`'s data ({} without the file): the Figure 4 section of a
+  report whose sweep runs are not in this checkout comes from the CSV those runs wrote."""
+  out = {}
+  for row in _read_csv(os.path.join(folder, "fig4.csv")):
+    out.setdefault(row["param"], []).append(
+        (float(row["value"]), float(row["val_mean"]), float(row["val_std"]),
+         float(row["test_mean"]), float(row["test_std"]), int(row["runs"])))
+  return out
+
+
+def read_fig7_csv(folder):
+  """fig7.csv back into `write_fig7`'s data ({} without the file), like `read_fig4_csv`."""
+  out = {}
+  for row in _read_csv(os.path.join(folder, "fig7.csv")):
+    out.setdefault(row["source"], []).append(
+        (int(row["epoch"]), float(row["mean"]), float(row["std"]), int(row["runs"])))
+  return out
+
+
 def _pyplot():
   """matplotlib without a display (imported lazily: only the figure commands need it)."""
   import matplotlib  # pylint: disable=g-import-not-at-top
@@ -255,13 +283,18 @@ def _plot_fig3a(data, path):
   _save(plt, fig, path)
 
 
-def summary_markdown(fig3a, fig4, fig7, folder):
+def summary_markdown(fig3a, fig4, fig7, folder, read_back=()):
   """REPORT.md's "Figures" section: where the files are and the numbers a reader checks
-  first (epochs-to-converge, each weight's curve, variance ratios). Empty without data."""
+  first (epochs-to-converge, each weight's curve, variance ratios). Empty without data.
+  `read_back`: the figures (e.g. ["4"]) whose runs were absent, so that their PNG and CSV were
+  kept as they were and their tables read back from the CSV."""
   if not (fig3a or fig4 or fig7):
     return []
+  kept = ([f"Figure{'s' if len(read_back) > 1 else ''} {' and '.join(read_back)}: not redrawn (the run folders are not in this "
+           "checkout); the PNG and CSV are those the runs wrote, and the table below is read "
+           "back from the CSV.", ""] if read_back else [])
   return (["", "## Figures (honest protocol, MNIST n = 100)", "",
-           f"PNG and the CSV behind each in `{folder}`.", ""]
+           f"PNG and the CSV behind each in `{folder}`.", ""] + kept
           + (_fig3a_lines(fig3a) if fig3a else []) + (_fig4_lines(fig4) if fig4 else [])
           + (_fig7_lines(fig7) if fig7 else []))
 

@@ -280,11 +280,12 @@ def finished_in(cell_folder):
       yield name, os.path.join(cell_folder, name), record
 
 
-def finished_runs(runs_dir):
-  """(protocol, run folder, record) of every FINISHED Table 1 run below
-  runs_dir/<protocol>/<dataset_n>/<run>/metrics.json, in a fixed order."""
+def finished_runs(runs_dir, kinds=TABLE_PROTOCOLS):
+  """(protocol, run folder, record) of every FINISHED run below
+  runs_dir/<protocol>/<dataset_n>/<run>/metrics.json whose protocol is in `kinds` (Table 1's
+  by default), in a fixed order."""
   for protocol in sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []:
-    if protocol not in TABLE_PROTOCOLS:
+    if protocol not in kinds:
       continue
     for cell in sorted(os.listdir(os.path.join(runs_dir, protocol))):
       for _, folder, record in finished_in(os.path.join(runs_dir, protocol, cell)):
@@ -297,21 +298,51 @@ def collect(runs_dir):
           for protocol, folder, record in finished_runs(runs_dir)]
 
 
-RECORD_FILES = ("metrics.json", "config.gin", DRIVER_FILE)
+RECORD_FILES = ("metrics.json", "config.gin", DRIVER_FILE, SAME_AS_FILE)
+# Every kind of run the report or the figures read: Table 1's protocols, Figure 4's sweep and
+# Figure 7's probed runs.
+ARCHIVED_KINDS = TABLE_PROTOCOLS + ("sensitivity", "probe")
 
 
 def archive_records(runs_dir, results_dir):
-  """Copies each finished run's record (metrics.json with every curve, config.gin) to
-  results_dir/records/<protocol>/<cell>/<run>/, small enough to commit beside the report, so
-  every number in REPORT.md can be traced to the run that produced it. Returns the count."""
+  """Copies each finished run's record (metrics.json with every curve, config.gin, and a
+  link's same_as.json) to results_dir/records/<protocol>/<cell>/<run>/, small enough to commit
+  beside the report, so every number in REPORT.md can be traced to the run that produced it
+  and regenerated from a fresh clone (`restore_records`). Returns the count."""
   count = 0
-  for _, source, _ in finished_runs(runs_dir):
+  for _, source, _ in finished_runs(runs_dir, ARCHIVED_KINDS):
     target = os.path.join(results_dir, "records", os.path.relpath(source, runs_dir))
     os.makedirs(target, exist_ok=True)
     for file_name in RECORD_FILES:
       if os.path.exists(os.path.join(source, file_name)):
         shutil.copyfile(os.path.join(source, file_name), os.path.join(target, file_name))
     count += 1
+  return count
+
+
+def restore_records(results_dir, runs_dir):
+  """The inverse of `archive_records`, for a checkout without the run folders (a fresh clone,
+  or runs/ lost): each archived finished run whose folder is missing below runs_dir is copied
+  back, so `report` regenerates REPORT.md from the committed records and the grid skips those
+  runs instead of training them again. An existing run folder is never touched. Each folder is
+  copied to runs_dir/.restoring-<pid> and renamed, so a killed restore leaves no half run. Returns
+  the count."""
+  records = os.path.join(results_dir, "records")
+  count = 0
+  for _, source, _ in finished_runs(records, ARCHIVED_KINDS):
+    target = os.path.join(runs_dir, os.path.relpath(source, records))
+    if os.path.exists(target):
+      continue
+    # Outside every cell the report reads, one per process: workers may restore at once.
+    partial = os.path.join(runs_dir, f".restoring-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    try:
+      os.rename(partial, target)
+      count += 1
+    except OSError:  # another worker restored it first
+      shutil.rmtree(partial)
   return count
 
 
@@ -665,7 +696,9 @@ def sensitivity_points(runs_dir):
 
 def write_figures(runs_dir, folder):
   """Figure 3a from the honest n = 100 runs of the Table 1 grid, Figure 4 from the sweep,
-  Figure 7 from the probed KDGAN runs, each from whatever has finished. Returns REPORT.md's
+  Figure 7 from the probed KDGAN runs, each from whatever has finished. A figure with no
+  finished runs at all keeps the PNG and CSV already in `folder` (runs written before their
+  records were archived) and its table is read back from that CSV. Returns REPORT.md's
   Figures section (empty when there is nothing to plot)."""
   from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
   def records(*cell):
@@ -673,14 +706,19 @@ def write_figures(runs_dir, folder):
 
   fig3a = figures.write_fig3a(records("honest", "mnist_n100"), folder)
   points = sensitivity_points(runs_dir)
-  fig4 = figures.write_fig4(points, folder) if points else {}
-  fig7 = figures.write_fig7(records("probe", "mnist_n100"), folder)
+  probed = records("probe", "mnist_n100")
+  fig4 = figures.write_fig4(points, folder) if points else figures.read_fig4_csv(folder)
+  fig7 = figures.write_fig7(probed, folder) if probed else figures.read_fig7_csv(folder)
+  read_back = [name for name, runs, data in (("4", points, fig4), ("7", probed, fig7))
+               if data and not runs]
   for name, data, what in (("3a", fig3a, "honest n = 100 NaGAN / KDGAN-WO-GM / KDGAN runs"),
                            ("4", fig4, "sensitivity runs"), ("7", fig7, "probed runs")):
-    print(f"Figure {name} written to {folder}." if data else
+    print(f"Figure {name} kept as it was: no finished {what} below {runs_dir}; its table is "
+          f"read back from fig{name}.csv." if name in read_back else
+          f"Figure {name} written to {folder}." if data else
           f"Figure {name} skipped: no finished {what} below {runs_dir}.")
   shown = os.path.relpath(folder, REPO) if folder.startswith(REPO) else folder
-  return figures.summary_markdown(fig3a, fig4, fig7, shown)
+  return figures.summary_markdown(fig3a, fig4, fig7, shown, read_back)
 
 
 def define_flags():
@@ -721,6 +759,10 @@ def main(argv):
   command = "python -m kdgan_tf.reproduce " + " ".join(shlex.quote(a) for a in argv[1:] + [
       a for a in sys.argv[1:] if a.startswith("--")])
   failures = []
+  restored = restore_records(results_dir, runs_dir)
+  if restored:
+    print(f"{restored} finished runs restored into {runs_dir} from "
+          f"{os.path.join(results_dir, 'records')} (their run folders were missing).")
   try:
     shard = parse_shard(FLAGS.shard)
   except UserError as e:

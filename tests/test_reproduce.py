@@ -547,3 +547,48 @@ def test_game_effect_section_uses_each_protocols_number_and_the_teacher_for_supe
           "| 0 of 1 |") in text
   assert ("| honest | 100 | supervised_t | 84.00 ± 0.00 (1) | 86.00 ± 0.00 (1) | +2.00 ± 0.00 "
           "| 1 of 1 (1) |") in text
+
+
+def test_records_restore_a_lost_runs_folder_and_never_overwrite(tmp_path):
+  """archive_records then restore_records gives back every finished run, a Figure 4 link
+  included, so a fresh clone reports (and skips) what its committed records hold."""
+  runs, results = str(tmp_path / "runs"), str(tmp_path / "results")
+  _write(runs, "honest", _record("kdgan", 100, 0, 0.70, 0.90))
+  _write(runs, "authors", _record("mimic", 100, 1, 0.60, 0.65))
+  _write(runs, "honest", dict(_record("noisy", 100, 0, 0.9, 0.9), finished=False))
+  target = reproduce.Run("honest", 100, "kdgan", 0, runs)
+  link = reproduce.Run("sensitivity", 100, "kdgan", 0, runs, variant="alpha0.5", same_as=target)
+  link.link()
+  assert reproduce.archive_records(runs, results) == 3  # the unfinished run is not archived
+  before = reproduce.collect(runs)
+  os.rename(runs, str(tmp_path / "lost"))
+  assert reproduce.restore_records(results, runs) == 3
+  assert reproduce.collect(runs) == before
+  assert [p for p, _, _ in reproduce.sensitivity_points(runs)] == ["alpha"]
+  assert not [n for n in os.listdir(runs) if n.startswith(".restoring")]
+  # An existing folder, finished or not, is never replaced; a second restore finds nothing.
+  changed = os.path.join(runs, "honest", "mnist_n100", "kdgan_s0", "metrics.json")
+  outputs.write_json(changed, dict(_record("kdgan", 100, 0, 0.1, 0.1), finished=False))
+  assert reproduce.restore_records(results, runs) == 0
+  assert not json.load(open(changed))["finished"]
+
+
+def test_a_figure_without_its_runs_keeps_its_files_and_reads_its_table_back(tmp_path):
+  from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
+  folder = str(tmp_path / "figs")
+  points = [("beta", 0.001, _record("kdgan", 100, s, 0.7 + s / 100, 0.8)) for s in range(2)]
+  fig4 = figures.write_fig4(points, folder)
+  assert figures.read_fig4_csv(folder) == fig4
+  probed = _record("kdgan", 100, 0, 0.7, 0.8)
+  probed["game"]["epochs"] = [{"epoch": 1, "var_grad_t": 0.25, "sqmean_grad_t": 1 / 3}]
+  fig7 = figures.write_fig7([probed], folder)
+  assert figures.read_fig7_csv(folder) == fig7
+  assert figures.read_fig4_csv(str(tmp_path / "none")) == {}
+  png = os.path.getmtime(os.path.join(folder, "fig4.png"))
+  runs = str(tmp_path / "runs")
+  _write(runs, "honest", _curve_record("kdgan", 0, [0.6, 0.8], [0.6, 0.7]))
+  text = "\n".join(reproduce.write_figures(runs, folder))
+  assert "Figures 4 and 7: not redrawn" in text
+  assert "| beta | 0.001 | 60.00 ± 0.00 | 70.50 ± 0.71 | 2 |" in text
+  assert "| from T (distillation) | 0.25 (epoch 1)" in text
+  assert os.path.getmtime(os.path.join(folder, "fig4.png")) == png
