@@ -290,9 +290,12 @@ def summary_markdown(fig3a, fig4, fig7, folder, read_back=()):
   kept as they were and their tables read back from the CSV."""
   if not (fig3a or fig4 or fig7):
     return []
-  kept = ([f"Figure{'s' if len(read_back) > 1 else ''} {' and '.join(read_back)}: not redrawn (the run folders are not in this "
-           "checkout); the PNG and CSV are those the runs wrote, and the table below is read "
-           "back from the CSV.", ""] if read_back else [])
+  names = " and ".join(read_back)
+  csvs = " / ".join(f"fig{name}.csv" for name in read_back)
+  kept = ([f"Figure{'s' if len(read_back) > 1 else ''} {names}: no finished runs below the "
+           "runs folder, so not redrawn; the PNG and CSV files are kept as their runs wrote "
+           f"them, and the Figure {names} tables further down are read back from {csvs}.", ""]
+          if read_back else [])
   return (["", "## Figures (honest protocol, MNIST n = 100)", "",
            f"PNG and the CSV behind each in `{folder}`.", ""] + kept
           + (_fig3a_lines(fig3a) if fig3a else []) + (_fig4_lines(fig4) if fig4 else [])

@@ -26,6 +26,7 @@ import shlex
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 import traceback
 
@@ -308,7 +309,8 @@ def archive_records(runs_dir, results_dir):
   """Copies each finished run's record (metrics.json with every curve, config.gin, and a
   link's same_as.json) to results_dir/records/<protocol>/<cell>/<run>/, small enough to commit
   beside the report, so every number in REPORT.md can be traced to the run that produced it
-  and regenerated from a fresh clone (`restore_records`). Returns the count."""
+  and regenerated from a fresh clone (`restore_records`); the grid's bindings go beside them.
+  Returns the count."""
   count = 0
   for _, source, _ in finished_runs(runs_dir, ARCHIVED_KINDS):
     target = os.path.join(results_dir, "records", os.path.relpath(source, runs_dir))
@@ -317,6 +319,10 @@ def archive_records(runs_dir, results_dir):
       if os.path.exists(os.path.join(source, file_name)):
         shutil.copyfile(os.path.join(source, file_name), os.path.join(target, file_name))
     count += 1
+  bindings = os.path.join(runs_dir, GRID_BINDINGS_FILE)
+  if count and os.path.exists(bindings):
+    os.makedirs(os.path.join(results_dir, "records"), exist_ok=True)
+    shutil.copyfile(bindings, os.path.join(results_dir, "records", GRID_BINDINGS_FILE))
   return count
 
 
@@ -324,25 +330,41 @@ def restore_records(results_dir, runs_dir):
   """The inverse of `archive_records`, for a checkout without the run folders (a fresh clone,
   or runs/ lost): each archived finished run whose folder is missing below runs_dir is copied
   back, so `report` regenerates REPORT.md from the committed records and the grid skips those
-  runs instead of training them again. An existing run folder is never touched. Each folder is
-  copied to runs_dir/.restoring-<pid> and renamed, so a killed restore leaves no half run. Returns
-  the count."""
+  runs instead of training them again. The grid's bindings come back too, and nothing is
+  restored into a runs_dir recorded with other bindings (the runs would mix two
+  configurations). A run folder that exists is never replaced. Each folder is copied to a
+  temporary folder in runs_dir and renamed, so a killed restore leaves no half run. Returns the
+  count."""
   records = os.path.join(results_dir, "records")
+  archived = outputs.read_json(os.path.join(records, GRID_BINDINGS_FILE), default=None)
+  current = outputs.read_json(os.path.join(runs_dir, GRID_BINDINGS_FILE), default=None)
+  if archived is not None and current is not None and archived != current:
+    print(f"Records in {records} not restored: they were run with --gin_bindings {archived}, "
+          f"{runs_dir} with {current}.", file=sys.stderr)
+    return 0
   count = 0
-  for _, source, _ in finished_runs(records, ARCHIVED_KINDS):
-    target = os.path.join(runs_dir, os.path.relpath(source, records))
-    if os.path.exists(target):
-      continue
-    # Outside every cell the report reads, one per process: workers may restore at once.
-    partial = os.path.join(runs_dir, f".restoring-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(source, partial)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    try:
-      os.rename(partial, target)
-      count += 1
-    except OSError:  # another worker restored it first
-      shutil.rmtree(partial)
+  for kind in ARCHIVED_KINDS:
+    for cell in sorted(os.listdir(os.path.join(records, kind))
+                       if os.path.isdir(os.path.join(records, kind)) else []):
+      for name in sorted(os.listdir(os.path.join(records, kind, cell))):
+        source = os.path.join(records, kind, cell, name)
+        target = os.path.join(runs_dir, kind, cell, name)
+        if os.path.exists(target) or read_finished_record(source) is None:
+          continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # Outside every cell the report reads, unique per process (workers may restore at once).
+        partial = tempfile.mkdtemp(prefix=".restoring-", dir=runs_dir)
+        try:
+          shutil.copytree(source, partial, dirs_exist_ok=True)
+          os.rename(partial, target)
+          count += 1
+        except OSError:
+          if not os.path.exists(target):
+            raise
+        finally:  # after a rename the folder is gone; else another worker restored it first
+          shutil.rmtree(partial, ignore_errors=True)
+  if count and archived is not None and current is None:
+    outputs.write_json(os.path.join(runs_dir, GRID_BINDINGS_FILE), archived)
   return count
 
 
@@ -699,7 +721,7 @@ def write_figures(runs_dir, folder):
   Figure 7 from the probed KDGAN runs, each from whatever has finished. A figure with no
   finished runs at all keeps the PNG and CSV already in `folder` (runs written before their
   records were archived) and its table is read back from that CSV. Returns REPORT.md's
-  Figures section (empty when there is nothing to plot)."""
+  Figures section (empty when there is nothing to plot) and how many figures were drawn."""
   from kdgan_tf import figures  # pylint: disable=g-import-not-at-top
   def records(*cell):
     return [record for _, _, record in finished_in(os.path.join(runs_dir, *cell))]
@@ -718,7 +740,9 @@ def write_figures(runs_dir, folder):
           f"Figure {name} written to {folder}." if data else
           f"Figure {name} skipped: no finished {what} below {runs_dir}.")
   shown = os.path.relpath(folder, REPO) if folder.startswith(REPO) else folder
-  return figures.summary_markdown(fig3a, fig4, fig7, shown, read_back)
+  drawn = sum(1 for name, data in (("3a", fig3a), ("4", fig4), ("7", fig7))
+              if data and name not in read_back)
+  return figures.summary_markdown(fig3a, fig4, fig7, shown, read_back), drawn
 
 
 def define_flags():
@@ -759,15 +783,16 @@ def main(argv):
   command = "python -m kdgan_tf.reproduce " + " ".join(shlex.quote(a) for a in argv[1:] + [
       a for a in sys.argv[1:] if a.startswith("--")])
   failures = []
-  restored = restore_records(results_dir, runs_dir)
-  if restored:
-    print(f"{restored} finished runs restored into {runs_dir} from "
-          f"{os.path.join(results_dir, 'records')} (their run folders were missing).")
   try:
     shard = parse_shard(FLAGS.shard)
   except UserError as e:
     print(f"kdgan_tf.reproduce: error: {e}", file=sys.stderr)
     return 2
+  if not (quick or FLAGS.runs_dir or FLAGS.report_dir):  # the committed records are this grid's
+    restored = restore_records(results_dir, runs_dir)
+    if restored:
+      print(f"{restored} finished runs restored into {runs_dir} from "
+            f"{os.path.join(results_dir, 'records')} (their run folders were missing).")
   npz = FLAGS.original_order_npz or default_original_order_npz()
   npz = os.path.abspath(npz) if npz else None
   if argv[1] != "report":
@@ -804,12 +829,12 @@ def main(argv):
     record_failures(runs_dir, failures)
   figures_dir = (results_dir if quick or FLAGS.report_dir
                  else os.path.join(REPO, "results", "figures"))
-  figure_lines = write_figures(runs_dir, figures_dir)
+  figure_lines, drawn = write_figures(runs_dir, figures_dir)
   rows = collect(runs_dir)
   if not rows:
     print(f"kdgan_tf.reproduce: error: no finished runs below {runs_dir}; nothing to report "
           "(an existing REPORT.md is left as it is).", file=sys.stderr)
-    return 1 if failures else (0 if figure_lines else 2)
+    return 1 if failures else (0 if drawn else 2)
   failed = outputs.read_json(os.path.join(runs_dir, "failures.json"), default=[]) or []
   write_report(rows, report_dir, results_dir, command, quick, failed, figure_lines,
                outputs.read_json(os.path.join(runs_dir, GRID_BINDINGS_FILE), default=[]) or [])

@@ -427,7 +427,8 @@ def test_report_has_a_figures_section_from_whatever_finished(tmp_path):
                        dict(_record("kdgan", 100, 0, 0.7, 0.8), finished=finished))
   points = reproduce.sensitivity_points(runs)
   assert [(p, v) for p, v, _ in points] == [("beta", 0.001), ("beta", 1000.0)]
-  lines = reproduce.write_figures(runs, str(tmp_path / "figs"))
+  lines, drawn = reproduce.write_figures(runs, str(tmp_path / "figs"))
+  assert drawn == 2  # 3a and 4; no probed runs
   text = "\n".join(lines)
   # seed 0 reaches .99 * .8 at epoch 2, seed 1 .99 * .9 at 3; mean val (.79 + .9) / 2 at 3
   # 90 % of the gain over the pretrained .5: .77 (epoch 2) and .86 (epoch 3)
@@ -559,11 +560,18 @@ def test_records_restore_a_lost_runs_folder_and_never_overwrite(tmp_path):
   target = reproduce.Run("honest", 100, "kdgan", 0, runs)
   link = reproduce.Run("sensitivity", 100, "kdgan", 0, runs, variant="alpha0.5", same_as=target)
   link.link()
+  assert reproduce.check_same_bindings(runs, ["KDGAN.beta = 4.0"]) is None
   assert reproduce.archive_records(runs, results) == 3  # the unfinished run is not archived
   before = reproduce.collect(runs)
+  # A runs folder recorded with other bindings gets nothing: its runs would mix two configs.
+  other = str(tmp_path / "other")
+  assert reproduce.check_same_bindings(other, []) is None
+  assert reproduce.restore_records(results, other) == 0
+  assert reproduce.collect(other) == []
   os.rename(runs, str(tmp_path / "lost"))
   assert reproduce.restore_records(results, runs) == 3
   assert reproduce.collect(runs) == before
+  assert reproduce.check_same_bindings(runs, []) is not None  # the bindings came back too
   assert [p for p, _, _ in reproduce.sensitivity_points(runs)] == ["alpha"]
   assert not [n for n in os.listdir(runs) if n.startswith(".restoring")]
   # An existing folder, finished or not, is never replaced; a second restore finds nothing.
@@ -584,11 +592,15 @@ def test_a_figure_without_its_runs_keeps_its_files_and_reads_its_table_back(tmp_
   fig7 = figures.write_fig7([probed], folder)
   assert figures.read_fig7_csv(folder) == fig7
   assert figures.read_fig4_csv(str(tmp_path / "none")) == {}
-  png = os.path.getmtime(os.path.join(folder, "fig4.png"))
+  png = (tmp_path / "figs" / "fig4.png").read_bytes()
+  (tmp_path / "figs" / "fig4.png").write_bytes(png + b"kept")  # a redraw would lose the tail
   runs = str(tmp_path / "runs")
   _write(runs, "honest", _curve_record("kdgan", 0, [0.6, 0.8], [0.6, 0.7]))
-  text = "\n".join(reproduce.write_figures(runs, folder))
-  assert "Figures 4 and 7: not redrawn" in text
+  lines, drawn = reproduce.write_figures(runs, folder)
+  text = "\n".join(lines)
+  assert drawn == 1  # only 3a
+  assert "Figures 4 and 7: no finished runs below the runs folder, so not redrawn" in text
+  assert "read back from fig4.csv / fig7.csv." in text
   assert "| beta | 0.001 | 60.00 ± 0.00 | 70.50 ± 0.71 | 2 |" in text
   assert "| from T (distillation) | 0.25 (epoch 1)" in text
-  assert os.path.getmtime(os.path.join(folder, "fig4.png")) == png
+  assert (tmp_path / "figs" / "fig4.png").read_bytes() == png + b"kept"
