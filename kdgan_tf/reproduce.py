@@ -593,6 +593,32 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=(), ext
              + "\n".join(f"- `{f['model_dir']}`: {f['error'].strip().splitlines()[-1]}"
                           for f in failures) + "\n")
   outputs.atomic_write_text(os.path.join(report_dir, "REPORT.md"), text)
+  return text
+
+
+README_TABLE_MARKERS = ("<!-- Table 1 from REPORT.md: written by `python -m kdgan_tf.reproduce "
+                        "report`, do not edit by hand -->", "<!-- end of Table 1 -->")
+
+
+def update_readme_table(readme_path, report_text):
+  """Copies REPORT.md's Table 1 between README's two markers (README_TABLE_MARKERS), so the
+  README never shows other numbers than the report. Returns False, README untouched, when it
+  lacks the markers or the report has no table."""
+  begin, end = README_TABLE_MARKERS
+  table = []
+  for line in report_text.splitlines():
+    if line.startswith("| method |") or (table and line.startswith("|")):
+      table.append(line)
+    elif table:
+      break
+  readme = open(readme_path, encoding="utf-8").read() if os.path.exists(readme_path) else ""
+  if not table or begin not in readme or end not in readme.split(begin, 1)[1]:
+    return False
+  head, rest = readme.split(begin, 1)
+  tail = rest.split(end, 1)[1]
+  outputs.atomic_write_text(readme_path, head + begin + "\n\n" + "\n".join(table) + "\n\n"
+                            + end + tail)  # blank lines: Markdown renders the table apart
+  return True
 
 
 Attempt = collections.namedtuple("Attempt", ["held", "trained", "error", "seconds"],
@@ -836,8 +862,12 @@ def main(argv):
           "(an existing REPORT.md is left as it is).", file=sys.stderr)
     return 1 if failures else (0 if drawn else 2)
   failed = outputs.read_json(os.path.join(runs_dir, "failures.json"), default=[]) or []
-  write_report(rows, report_dir, results_dir, command, quick, failed, figure_lines,
-               outputs.read_json(os.path.join(runs_dir, GRID_BINDINGS_FILE), default=[]) or [])
+  text = write_report(rows, report_dir, results_dir, command, quick, failed, figure_lines,
+                      outputs.read_json(os.path.join(runs_dir, GRID_BINDINGS_FILE), default=[])
+                      or [])
+  if not (quick or FLAGS.runs_dir or FLAGS.report_dir) and update_readme_table(
+      os.path.join(REPO, "README.md"), text):
+    print("README.md's Table 1 updated from REPORT.md.")
   archived = archive_records(runs_dir, results_dir)
   print(f"{len(rows)} finished runs summarised in {os.path.join(report_dir, 'REPORT.md')}; "
         f"{archived} run records in {os.path.join(results_dir, 'records')}")

@@ -604,3 +604,18 @@ def test_a_figure_without_its_runs_keeps_its_files_and_reads_its_table_back(tmp_
   assert "| beta | 0.001 | 60.00 ± 0.00 | 70.50 ± 0.71 | 2 |" in text
   assert "| from T (distillation) | 0.25 (epoch 1)" in text
   assert (tmp_path / "figs" / "fig4.png").read_bytes() == png + b"kept"
+
+
+def test_readme_table_is_copied_from_the_report_between_its_markers(tmp_path):
+  begin, end = reproduce.README_TABLE_MARKERS
+  readme = tmp_path / "README.md"
+  readme.write_text(f"# x\n\n{begin}\n| old | table |\n{end}\n\nAfter.\n")
+  report = "# R\n\n| method | n = 100 |\n|---|---|\n| kdgan | 78.55 |\n\n## Next\n| other |\n"
+  assert reproduce.update_readme_table(str(readme), report)
+  assert readme.read_text() == (f"# x\n\n{begin}\n\n| method | n = 100 |\n|---|---|\n"
+                                f"| kdgan | 78.55 |\n\n{end}\n\nAfter.\n")
+  plain = tmp_path / "PLAIN.md"
+  plain.write_text("no markers\n")
+  assert not reproduce.update_readme_table(str(plain), report)
+  assert plain.read_text() == "no markers\n"
+  assert not reproduce.update_readme_table(str(readme), "no table here\n")
