@@ -343,26 +343,22 @@ def restore_records(results_dir, runs_dir):
           f"{runs_dir} with {current}.", file=sys.stderr)
     return 0
   count = 0
-  for kind in ARCHIVED_KINDS:
-    for cell in sorted(os.listdir(os.path.join(records, kind))
-                       if os.path.isdir(os.path.join(records, kind)) else []):
-      for name in sorted(os.listdir(os.path.join(records, kind, cell))):
-        source = os.path.join(records, kind, cell, name)
-        target = os.path.join(runs_dir, kind, cell, name)
-        if os.path.exists(target) or read_finished_record(source) is None:
-          continue
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        # Outside every cell the report reads, unique per process (workers may restore at once).
-        partial = tempfile.mkdtemp(prefix=".restoring-", dir=runs_dir)
-        try:
-          shutil.copytree(source, partial, dirs_exist_ok=True)
-          os.rename(partial, target)
-          count += 1
-        except OSError:
-          if not os.path.exists(target):
-            raise
-        finally:  # after a rename the folder is gone; else another worker restored it first
-          shutil.rmtree(partial, ignore_errors=True)
+  for _, source, _ in finished_runs(records, ARCHIVED_KINDS):
+    target = os.path.join(runs_dir, os.path.relpath(source, records))
+    if os.path.exists(target):
+      continue
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    # Outside every cell the report reads, unique per process (workers may restore at once).
+    partial = tempfile.mkdtemp(prefix=".restoring-", dir=runs_dir)
+    try:
+      shutil.copytree(source, partial, dirs_exist_ok=True)
+      os.rename(partial, target)
+      count += 1
+    except OSError:
+      if not os.path.exists(target):
+        raise
+    finally:  # after a rename the folder is gone; else another worker restored it first
+      shutil.rmtree(partial, ignore_errors=True)
   if count and archived is not None and current is None:
     outputs.write_json(os.path.join(runs_dir, GRID_BINDINGS_FILE), archived)
   return count
@@ -814,7 +810,8 @@ def main(argv):
   except UserError as e:
     print(f"kdgan_tf.reproduce: error: {e}", file=sys.stderr)
     return 2
-  if not (quick or FLAGS.runs_dir or FLAGS.report_dir):  # the committed records are this grid's
+  default_grid = not (quick or FLAGS.runs_dir or FLAGS.report_dir)  # the grid whose records are committed
+  if default_grid:
     restored = restore_records(results_dir, runs_dir)
     if restored:
       print(f"{restored} finished runs restored into {runs_dir} from "
@@ -865,7 +862,7 @@ def main(argv):
   text = write_report(rows, report_dir, results_dir, command, quick, failed, figure_lines,
                       outputs.read_json(os.path.join(runs_dir, GRID_BINDINGS_FILE), default=[])
                       or [])
-  if not (quick or FLAGS.runs_dir or FLAGS.report_dir) and update_readme_table(
+  if default_grid and update_readme_table(
       os.path.join(REPO, "README.md"), text):
     print("README.md's Table 1 updated from REPORT.md.")
   archived = archive_records(runs_dir, results_dir)
