@@ -810,7 +810,8 @@ def main(argv):
   except UserError as e:
     print(f"kdgan_tf.reproduce: error: {e}", file=sys.stderr)
     return 2
-  default_grid = not (quick or FLAGS.runs_dir or FLAGS.report_dir)  # the grid whose records are committed
+  # The grid whose records are committed: only it restores them and rewrites README's table.
+  default_grid = not (quick or FLAGS.runs_dir or FLAGS.report_dir)
   if default_grid:
     restored = restore_records(results_dir, runs_dir)
     if restored:
