@@ -21,13 +21,37 @@ It explains a game that wrecks C (README, "Why NaGAN collapses"). Inference mode
 
 A probe is called after each game epoch's training as
 `probe(models, images, tau, seed, epoch, labels=labels)` with the n training images and labels
-and returns {metric: float}; the metrics join that epoch's entry in metrics.json.
+and returns {metric: float}; the metrics join that epoch's entry in metrics.json. A probe
+that cannot take this call is refused when the run starts (`check_probe`), not an hour in.
 """
+import inspect
+
 import gin
 import tensorflow as tf
 
+from kdgan_tf.errors import UserError
 from kdgan_tf.estimators import concrete_pathwise, reinforce
 from kdgan_tf.losses import l2_logits
+
+
+def check_probe(probe):
+  """Raises UserError at the start of a run when `probe` cannot take the loop's call.
+
+  Why: a probe is first called after pretraining and one game epoch, which can be an hour in;
+  a user's probe written without `labels` should fail before that, with what to change.
+  """
+  try:
+    signature = inspect.signature(probe)
+  except (TypeError, ValueError):  # a callable without a signature: only the call can tell
+    return
+  try:
+    signature.bind(None, None, None, None, None, labels=None)
+  except TypeError as error:
+    name = getattr(probe, "__name__", repr(probe))
+    raise UserError(
+        f"run_experiment.epoch_probe = {name}: the loop calls it as probe(models, images, tau, "
+        f"seed, epoch, labels=labels) (kdgan_tf/probes.py), which {name}{signature} cannot take "
+        f"({error}); add the missing parameters, e.g. `labels=None`.") from None
 
 
 def _flat(grads):

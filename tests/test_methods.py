@@ -9,6 +9,7 @@ import pytest
 
 from conftest import TINY_GIN
 from kdgan_tf import experiment
+from kdgan_tf.errors import UserError
 from kdgan_tf.models import mlp_classifier
 from kdgan_tf.train import parse_config
 from kdgan_tf.trainers import METHODS
@@ -139,7 +140,6 @@ def test_another_n_pretrains_again(tmp_path, tiny_npz):
     (lambda: METHODS["kdgan_wo_gm"](alpha=2.0), "alpha"),
 ])
 def test_bad_method_settings_fail_with_a_message(make, match):
-  from kdgan_tf.errors import UserError  # pylint: disable=g-import-not-at-top
   with pytest.raises(UserError, match=match):
     make()
 
@@ -183,6 +183,33 @@ def test_discriminator_scores_probe_measures_without_changing_the_run(tmp_path, 
   strip = lambda entries: [{k: v for k, v in e.items() if "seconds" not in k
                             and k not in keys} for e in entries]
   assert strip(probed["game"]["epochs"]) == strip(plain["game"]["epochs"])
+
+
+def test_a_probe_that_cannot_take_the_call_fails_before_training(tmp_path, tiny_npz):
+  def probe_without_labels(models, images, tau, seed, epoch):
+    del models, images, tau, seed, epoch
+    return {}
+
+  gin.clear_config()
+  try:
+    parse_config([TINY_GIN, "kdgan.gin"],
+                 [f"load_image_classification.original_order_npz = '{tiny_npz}'"])
+    with pytest.raises(UserError, match=r"probe_without_labels.*labels=None"):
+      experiment.run_experiment(str(tmp_path / "run"), log=lambda message: None,
+                                epoch_probe=probe_without_labels)
+  finally:
+    gin.clear_config()
+  assert not list(tmp_path.rglob("metrics.json"))
+  assert not list(tmp_path.rglob("*.weights.h5"))
+
+
+def test_check_probe_accepts_the_shipped_probes_and_keyword_catchalls():
+  from kdgan_tf import probes  # pylint: disable=g-import-not-at-top
+  probes.check_probe(probes.gradient_variance_probe)
+  probes.check_probe(probes.discriminator_scores_probe)
+  probes.check_probe(lambda models, images, tau, seed, epoch, **unused: {})
+  with pytest.raises(UserError, match="missing a required argument"):
+    probes.check_probe(lambda models, images, tau, seed, epoch, labels, extra: {})
 
 
 def test_discriminator_scores_by_hand():

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from kdgan_tf import metrics as run_metrics
 from kdgan_tf import outputs
+from kdgan_tf import probes
 from kdgan_tf.data import pipeline
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.errors import CheckpointError, TrainingDivergedError, UserError
@@ -106,6 +107,8 @@ class Runner:
     self.data_fingerprint = data_fingerprint
     self.cache = PretrainCache(pretrain_cache_dir) if pretrain_cache_dir else None
     self.partner_eval_every = max(1, int(partner_eval_every))
+    if epoch_probe is not None:
+      probes.check_probe(epoch_probe)
     self.epoch_probe = epoch_probe  # see kdgan_tf/probes.py; must not change the trajectory
     self.checkpoint_every_secs = float(checkpoint_every_secs)
     self._last_checkpoint = time.time()
