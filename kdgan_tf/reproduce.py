@@ -268,7 +268,7 @@ def run_row(protocol, record, driver=None):
       "pretrain_seconds": round(pretrain_s, 1), "game_seconds": round(game_s, 1),
       "augment": record.get("augment"), "tensorflow": record.get("tensorflow"),
       "other_runs_in_progress": driver.get("other_runs_in_progress"),
-      "max_load_1min": driver.get("max_load_average_1min"),
+      "max_load_average_1min": driver.get("max_load_average_1min"),
   }
 
 
@@ -508,7 +508,8 @@ def _cost_lines(rows):
     shared = [r for r in group if (r.get("other_runs_in_progress") or 0) > 0]
     unknown = len(group) - len(alone) - len(shared)
     alone_game = f"{statistics.fmean(r['game_seconds'] for r in alone):.0f}" if alone else "–"
-    loads = [r["max_load_1min"] for r in group if r.get("max_load_1min") is not None]
+    loads = [r["max_load_average_1min"] for r in group
+             if r.get("max_load_average_1min") is not None]
     load = f"{statistics.fmean(loads):.1f} ({len(loads)})" if loads else "–"
     lines.append(f"| {protocol} | {n} | {method} | {len(group)} | {game:.0f} | {pre:.0f} "
                  f"| {len(alone)} / {len(shared)} / {unknown} | {alone_game} | {load} |")
