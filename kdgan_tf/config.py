@@ -6,6 +6,7 @@ import os
 
 import gin
 
+from kdgan_tf import config_checks
 from kdgan_tf.errors import UserError
 
 GIN_CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -21,7 +22,8 @@ def resolve_gin_file(name):
 
 
 def parse_config(gin_files, gin_bindings):
-  """Parses gin files and bindings; a bad name or value becomes a UserError."""
+  """Parses gin files and bindings, then checks every bound number's type and range
+  (config_checks.py); a bad name or value becomes a UserError."""
   from kdgan_tf import experiment  # noqa: F401  pylint: disable=g-import-not-at-top  (registers)
   gin.add_config_file_search_path(GIN_CONFIG_DIR)
   paths = [resolve_gin_file(f) for f in gin_files]
@@ -31,3 +33,4 @@ def parse_config(gin_files, gin_bindings):
     message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     raise UserError(f"bad gin configuration: {message} (check the names against "
                     "gin_configs/*.gin and the docstrings they cite).") from e
+  config_checks.check_bindings()

@@ -157,7 +157,7 @@ def test_bad_gin_binding_is_one_sentence_and_a_nonzero_exit(tmp_path):
 def test_bad_gin_value_is_one_sentence_and_a_nonzero_exit(tmp_path, tiny_npz):
   result = run_cli(_args(str(tmp_path / "run"), tiny_npz) + ["--gin_bindings=KDGAN.alpha = 1.5"])
   assert result.returncode == 2 and "Traceback" not in result.stderr
-  assert "alpha must be in [0, 1]" in result.stderr
+  assert "KDGAN.alpha = 1.5 is invalid: it must be a number in [0, 1]" in result.stderr
 
 
 def test_resuming_with_another_configuration_is_refused(runs, tiny_npz, tmp_path):
