@@ -32,6 +32,53 @@ def _run(model_dir, npz, gin_file, *bindings):
     gin.clear_config()
 
 
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "tiny_methods.json")
+
+
+def _golden_view(record):
+  """What a run computes (not how long it took): the numbers the golden file pins."""
+  strip = lambda d: {k: v for k, v in d.items() if "seconds" not in k}
+  return {"game_epochs": [strip(e) for e in record["game"]["epochs"]],
+          "pretrained": strip(record["game"]["pretrained"]),
+          "pretrain": {p: {"val_accuracy": i["val_accuracy"], "test_accuracy": i["test_accuracy"]}
+                       for p, i in sorted(record["pretrain"].items())}}
+
+
+def _assert_matches_golden(method, record):
+  """A refactor must not change what a run computes: every number of the golden file (written
+  by `KDGAN_WRITE_GOLDEN=1 pytest tests/test_methods.py` from the code before a redesign) must
+  come back. New keys are allowed (new logged quantities); changed or lost ones are not. The
+  tolerance only absorbs float round-off across CPUs (identical on one machine)."""
+  view = _golden_view(record)
+  if os.environ.get("KDGAN_WRITE_GOLDEN"):
+    golden = json.load(open(GOLDEN)) if os.path.exists(GOLDEN) else {}
+    golden[method] = view
+    with open(GOLDEN, "w") as f:
+      json.dump(golden, f, indent=1, sort_keys=True)
+    return
+  expected = json.load(open(GOLDEN))[method]
+
+  def compare(want, got, where):
+    if isinstance(want, dict):
+      for key, value in want.items():
+        assert key in got, f"{where}.{key} is no longer computed"
+        compare(value, got[key], f"{where}.{key}")
+    elif isinstance(want, list):
+      assert len(want) == len(got), where
+      for i, (w, g) in enumerate(zip(want, got)):
+        compare(w, g, f"{where}[{i}]")
+    elif isinstance(want, float):
+      assert g_close(want, got), f"{where}: golden {want}, now {got}"
+    else:
+      assert want == got, f"{where}: golden {want!r}, now {got!r}"
+
+  compare(expected, view, method)
+
+
+def g_close(want, got):
+  return got is not None and abs(want - got) <= 1e-6 + 1e-5 * abs(want)
+
+
 def _h5_arrays(path):
   arrays = []
   with h5py.File(path, "r") as f:
@@ -74,6 +121,7 @@ def test_method_trains_its_player_and_writes_its_outputs(method, runs_dir, tiny_
   assert exported == (player == "classifier")
   with open(model_dir / "operative_config.gin") as f:
     assert f"run_experiment.method = @{METHODS[method].__name__}()" in f.read()
+  _assert_matches_golden(method, record)
 
 
 def test_each_player_was_pretrained_once_for_all_methods(runs_dir):
