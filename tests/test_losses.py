@@ -318,3 +318,41 @@ def test_discriminator_loss_gradient_signs():
   assert grad[0, 2] < 0 and grad[0, 0] > 0 and grad[0, 1] > 0
   # Hand value: d/dg_2 softplus(-g_2) = -sigmoid(-0.5).
   assert grad[0, 2] == pytest.approx(-1.0 / (1.0 + math.exp(0.5)), rel=1e-5)
+
+
+# ---------------------------------------------------------------- D's best achievable loss
+def _floor_by_hand(u, q):
+  xlx = lambda x: x * math.log(x) if x > 0 else 0.0
+  return sum(xlx(a + b) - xlx(a) - xlx(b) for a, b in zip(u, q))
+
+
+def test_discriminator_floor_is_two_ln_two_when_the_generators_fit_the_labels():
+  from kdgan_tf.losses import discriminator_loss_floor, true_label_mass  # pylint: disable=g-import-not-at-top
+  true = tf.constant([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+  generated = tf.constant([[0.0, 1.0, 0.0], [0.005, 0.99, 0.005], [0.0, 0.5, 0.5]])
+  floor = discriminator_loss_floor(true, generated).numpy()
+  w = 0.99
+  np.testing.assert_allclose(floor, [2 * math.log(2), (1 + w) * math.log(1 + w) - w * math.log(w),
+                                     0.0], atol=1e-6)
+  assert abs(floor[1] - 1.379) < 1e-3  # the figure quoted in issue 19
+  np.testing.assert_allclose(true_label_mass(true, generated).numpy(), [1.0, 0.99, 0.0],
+                             atol=1e-7)
+
+
+def test_discriminator_floor_multi_label_matches_hand_formula_and_is_a_minimum():
+  """Two true tags (u = 1/2 each) against q; no choice of per-label scores goes lower."""
+  from kdgan_tf.losses import discriminator_loss_floor, true_label_mass  # pylint: disable=g-import-not-at-top
+  u, q = [0.5, 0.5, 0.0, 0.0], [0.4, 0.1, 0.3, 0.2]
+  floor = float(discriminator_loss_floor(tf.constant([u]), tf.constant([q]))[0])
+  assert abs(floor - _floor_by_hand(u, q)) < 1e-6
+  assert abs(float(true_label_mass(tf.constant([u]), tf.constant([q]))[0]) - 0.5) < 1e-7
+
+  def loss(scores):  # expected D loss with p_d = scores per label
+    return -sum(a * math.log(s) + b * math.log(1 - s) for a, b, s in zip(u, q, scores))
+
+  best = [a / (a + b) if a + b else 0.5 for a, b in zip(u, q)]
+  best = [min(max(s, 1e-12), 1 - 1e-12) for s in best]
+  assert abs(loss(best) - floor) < 1e-6
+  rng = np.random.RandomState(0)
+  for _ in range(200):
+    assert loss(np.clip(np.array(best) + rng.normal(0, 0.05, 4), 1e-6, 1 - 1e-6)) >= floor - 1e-9

@@ -73,3 +73,35 @@ def discriminator_loss(d_logits, true_labels, c_samples, t_samples=None, alpha=1
     loss -= (1.0 - alpha) * tf.reduce_mean(
         generator_adversarial_value(d_logits, t_samples), axis=-1)
   return loss
+
+
+def _x_log_x(x):
+  """x ln x with 0 ln 0 = 0."""
+  return tf.math.multiply_no_nan(tf.math.log(x), x)
+
+
+def discriminator_loss_floor(true_dist, generated_dist):
+  """D's best achievable loss, per example, given what it is shown (why D can sit at chance).
+
+  D's loss on one x is -sum_k u_k log s_k - sum_k q_k log(1 - s_k), with u the distribution of
+  its true labels (one-hot for a class label, uniform over the true tags for multi-label data)
+  and q = alpha * p_c(.|x) + (1 - alpha) * p_t(.|x) the generators' label distribution. Each
+  label's score s_k is free, so the minimum is at s_k = u_k / (u_k + q_k), with value
+    sum_k (u_k + q_k) ln(u_k + q_k) - u_k ln u_k - q_k ln q_k.
+  For one true label y with w = q_y this is (1 + w) ln(1 + w) - w ln w: 2 ln 2 (chance) at
+  w = 1, where generated and true labels coincide and D has nothing to learn, 0 at w = 0.
+
+  Args:
+    true_dist: [B, K] u, rows summing to 1.
+    generated_dist: [B, K] q, rows summing to 1.
+  Returns:
+    [B] floors, in nats.
+  """
+  u, q = tf.convert_to_tensor(true_dist), tf.convert_to_tensor(generated_dist)
+  return tf.reduce_sum(_x_log_x(u + q) - _x_log_x(u) - _x_log_x(q), axis=-1)
+
+
+def true_label_mass(true_dist, generated_dist):
+  """w: the generators' probability mass on the true labels (the support of u), per example."""
+  u, q = tf.convert_to_tensor(true_dist), tf.convert_to_tensor(generated_dist)
+  return tf.reduce_sum(tf.where(u > 0, q, tf.zeros_like(q)), axis=-1)

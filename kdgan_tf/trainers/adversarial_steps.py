@@ -8,7 +8,8 @@ from a partner and an optional hard-label term.
 import tensorflow as tf
 
 from kdgan_tf.estimators import sample_labels
-from kdgan_tf.losses import cross_entropy, discriminator_loss, pair_score
+from kdgan_tf.losses import (cross_entropy, discriminator_loss, discriminator_loss_floor,
+                             pair_score, true_label_mass)
 from kdgan_tf.trainers.base import split_seed
 
 
@@ -33,8 +34,15 @@ def discriminator_step(ctx, num_negatives, alpha=1.0, with_teacher=True):
     aug_seed, c_seed, t_seed = split_seed(seed, 3)
     x = ctx.augment_fn(images, aug_seed)
     true = tf.one_hot(labels, ctx.num_classes)
-    z_c = sample_labels(c(x, training=False), num_negatives, c_seed)
-    z_t = sample_labels(t(x, training=False), num_negatives, t_seed) if with_teacher else None
+    c_logits = c(x, training=False)
+    z_c = sample_labels(c_logits, num_negatives, c_seed)
+    generated = alpha * tf.nn.softmax(c_logits)  # the weights D's loss gives each sample
+    if with_teacher:
+      t_logits = t(x, training=False)
+      z_t = sample_labels(t_logits, num_negatives, t_seed)
+      generated += (1.0 - alpha) * tf.nn.softmax(t_logits)
+    else:
+      z_t = None
     with tf.GradientTape() as tape:
       g = d(x, training=True)
       loss = ctx.mean_over_batch(discriminator_loss(g, true, z_c, z_t, alpha))
@@ -42,8 +50,13 @@ def discriminator_step(ctx, num_negatives, alpha=1.0, with_teacher=True):
     ctx.apply("discriminator", tape, total)
     fakes = tf.concat([z_c, z_t], axis=1) if with_teacher else z_c
     true_acc, fake_acc = discriminator_accuracies(g, true, fakes)
+    # Why D can or cannot teach: w, the generators' mass on the true labels, and the lowest loss
+    # any D could reach against them (losses/adversarial.py); d_loss near the floor at w ~ 1
+    # means D sits at chance because C and T already fit these pairs.
     return {"d_loss": loss, "d_acc_true": ctx.mean_over_batch(true_acc),
-            "d_acc_generated": ctx.mean_over_batch(fake_acc)}
+            "d_acc_generated": ctx.mean_over_batch(fake_acc),
+            "d_true_mass": ctx.mean_over_batch(true_label_mass(true, generated)),
+            "d_loss_floor": ctx.mean_over_batch(discriminator_loss_floor(true, generated))}
 
   return step
 
