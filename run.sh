@@ -4,6 +4,7 @@
 #        bash run.sh [MODEL_DIR] [extra flags for kdgan_tf.train, e.g. --gin_bindings=...]
 #        bash run.sh table1-mnist [--quick] [flags of kdgan_tf.reproduce]   (Table 1, resumable)
 #        bash run.sh figures [--quick]   (Figures 3a, 4 and 7)
+#        bash run.sh table2-corel5k [--quick] [flags of kdgan_tf.table2]   (Table 2, resumable)
 # Data: tensorflow-datasets' MNIST in $TFDS_DATA_DIR (default here: ../shared/tensorflow_datasets
 # when that folder exists, else tfds' own default folder).
 set -euo pipefail
@@ -33,6 +34,9 @@ case "${1:-}" in
     exit 0 ;;
   table1-mnist|figures)
     exec .venv/bin/python -m kdgan_tf.reproduce "$@" ;;
+  table2-corel5k)
+    shift
+    exec .venv/bin/python -m kdgan_tf.table2 --dataset_gin=corel5k.gin "$@" ;;
 esac
 model_dir=${1:-runs/mnist}
 shift || true

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from kdgan_tf import estimators
-from kdgan_tf.data import DataSplits
+from kdgan_tf.data import DataSplits, Split
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.models import lenet, mlp_classifier
 from kdgan_tf.schedules import constant_tau
@@ -39,7 +39,8 @@ def main():
   rng = np.random.RandomState(0)
   x = rng.rand(args.n, 28, 28, 1).astype(np.float32)
   y = rng.randint(0, 10, args.n).astype(np.int32)
-  splits = DataSplits(x, y, x[:0], y[:0], x[:0], y[:0], 10)
+  splits = DataSplits(Split({"image": x}, y), Split({"image": x[:0]}, y[:0]),
+                      Split({"image": x[:0]}, y[:0]), 10)
   estimator = getattr(estimators, args.estimator)
   method = KDGAN(estimator=lambda *a: estimator(*a, num_samples=args.num_samples),
                  num_negatives=args.num_samples)

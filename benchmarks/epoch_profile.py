@@ -16,7 +16,7 @@ import kdgan_tf  # noqa: F401
 import numpy as np
 import tensorflow as tf
 
-from kdgan_tf.data import DataSplits
+from kdgan_tf.data import DataSplits, Split
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.models import lenet, mlp_classifier
 from kdgan_tf.schedules import constant_tau
@@ -48,7 +48,8 @@ def main():
   make = lambda count: (rng.rand(count, 28, 28, 1).astype(np.float32),
                         rng.randint(0, 10, count).astype(np.int32))
   (x, y), (xv, yv), (xt, yt) = make(args.n), make(5000), make(10000)
-  splits = DataSplits(x, y, xv, yv, xt, yt, 10)
+  splits = DataSplits(Split({"image": x}, y), Split({"image": xv}, yv),
+                      Split({"image": xt}, yt), 10)
   method = KDGAN(num_negatives=20, d_passes=5, t_passes=2, c_passes=2)
   runner = Runner("/tmp/kdgan_epoch_profile", method, splits,
                   {"classifier": mlp_classifier, "teacher": lenet, "discriminator": lenet},

@@ -83,10 +83,11 @@ def pretrained_d_scores(record, cache_dir, n):
   from kdgan_tf.models import lenet  # pylint: disable=g-import-not-at-top
   key = record["pretrain"]["discriminator"]["cache_key"]
   splits = image_classification.load_image_classification("mnist", n=n)
-  model = lenet(splits.x_val.shape[1:], splits.num_classes)
+  x_val, y_val = splits.val.views["image"], splits.val.labels
+  model = lenet(x_val.shape[1:], splits.num_classes)
   model.load_weights(os.path.join(cache_dir, f"discriminator-{key}", "pretrained.weights.h5"))
-  p = 1.0 / (1.0 + np.exp(-model.predict(splits.x_val, batch_size=1000, verbose=0)))
-  y = splits.y_val
+  p = 1.0 / (1.0 + np.exp(-model.predict(x_val, batch_size=1000, verbose=0)))
+  y = y_val
   wrong = [float(p[y != k, k].mean()) for k in range(splits.num_classes)]
   return float(p[np.arange(len(y)), y].mean()), wrong
 

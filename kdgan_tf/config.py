@@ -3,6 +3,7 @@
 Shared by the command lines (train.py, reproduce.py); defines no flags.
 """
 import os
+import sys
 
 import gin
 
@@ -25,7 +26,14 @@ def parse_config(gin_files, gin_bindings):
   """Parses gin files and bindings, then checks every bound number's type and range
   (config_checks.py); a bad name or value becomes a UserError."""
   from kdgan_tf import experiment  # noqa: F401  pylint: disable=g-import-not-at-top  (registers)
-  gin.add_config_file_search_path(GIN_CONFIG_DIR)
+  main = getattr(sys.modules.get("__main__"), "__spec__", None)
+  if getattr(main, "name", None) != "kdgan_tf.tagrec.evaluate":  # run as __main__: registered
+    from kdgan_tf.tagrec import evaluate  # noqa: F401  pylint: disable=g-import-not-at-top
+  # gin_configs/ first, so that `include 'tagrec.gin'` in a shipped file finds its sibling
+  # without gin first trying (and logging an error for) the working directory.
+  prefixes = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
+  if GIN_CONFIG_DIR not in prefixes:
+    prefixes.insert(0, GIN_CONFIG_DIR)
   paths = [resolve_gin_file(f) for f in gin_files]
   try:
     gin.parse_config_files_and_bindings(paths, gin_bindings)

@@ -66,6 +66,8 @@ RULES = {
     "random_affine.zoom_fraction": _rule("float", 0, 1, open_high=True),
     "load_corel5k.validation_size": POSITIVE_INT,
     "load_corel5k.seed": COUNT,
+    "load_npz_dataset.validation_size": POSITIVE_INT,
+    "load_npz_dataset.seed": COUNT,
     # players (kdgan_tf/models/)
     "mlp_classifier.hidden_units": _rule("ints", 1),
     "mlp_classifier.dropout_rate": DROPOUT,
@@ -101,6 +103,14 @@ RULES = {
     "CODIS.passes": COUNT,
     "SupervisedC.passes": COUNT,
     "SupervisedT.passes": COUNT,
+    "privileged_scorer.projection_units": POSITIVE_INT,
+    "privileged_scorer.hidden_units": LAYER_SIZES,
+    "privileged_scorer.embedding_dim": POSITIVE_INT,
+    "privileged_scorer.dropout_rate": DROPOUT,
+    "privileged_scorer.weight_decay": NON_NEGATIVE,
+    "concat_linear_scorer.embedding_dim": POSITIVE_INT,
+    "concat_linear_scorer.dropout_rate": DROPOUT,
+    "concat_linear_scorer.weight_decay": NON_NEGATIVE,
     # estimators, losses, schedules
     "concrete_pathwise.num_samples": POSITIVE_INT,
     "concrete_pathwise.straight_through": FLAG,
@@ -158,7 +168,8 @@ RULES = {
 RULES.update({"KDGANWithoutGM." + key.split(".", 1)[1]: rule
               for key, rule in list(RULES.items()) if key.startswith("KDGAN.")})
 # Optional values: None means "not set" (e.g. pretrain_patience = None: no early stopping).
-NONE_ALLOWED = {"player_settings.pretrain_batch_size", "player_settings.pretrain_patience"}
+NONE_ALLOWED = {"player_settings.pretrain_batch_size", "player_settings.pretrain_patience",
+                "load_npz_dataset.validation_size"}
 
 
 def describe(rule):

@@ -15,8 +15,12 @@ import tensorflow as tf
 
 from kdgan_tf import export as export_lib
 from kdgan_tf import outputs
+from kdgan_tf import tasks  # noqa: F401  (registers single_label_task, multi_label_task)
+from kdgan_tf.data import corel5k, npz_dataset  # noqa: F401  (register their loaders)
+from kdgan_tf.data import views as views_lib
 from kdgan_tf.data.augment import no_augment, random_affine
 from kdgan_tf.data.image_classification import load_image_classification
+from kdgan_tf.data.splits import fingerprint_arrays
 from kdgan_tf.errors import ExportCheckError, UserError
 from kdgan_tf.models import lenet, mlp_classifier
 from kdgan_tf.probes import gradient_variance_probe  # noqa: F401  (registers it with gin)
@@ -24,12 +28,17 @@ from kdgan_tf.schedules import exponential_tau
 from kdgan_tf.trainers import KDGAN
 from kdgan_tf.trainers.loop import Runner
 
+try:  # registers @load_yfcc100m; tensorflow-datasets problems must not stop the other datasets
+  from kdgan_tf.data import yfcc100m  # noqa: F401  pylint: disable=g-import-not-at-top
+except ImportError:
+  pass
+
 
 def data_fingerprint(splits):
   """A short hash of the training subset and validation split, to tell runs on different data
   apart (e.g. before warm-starting from another run's pretrained players)."""
   digest = hashlib.sha1()
-  for array in (splits.x_train, splits.y_train, splits.x_val, splits.y_val):
+  for array in fingerprint_arrays(splits):
     digest.update(np.ascontiguousarray(array).tobytes())
   return digest.hexdigest()[:16]
 
@@ -70,7 +79,8 @@ def run_experiment(model_dir, strategy=None, method=None,
                    eval_batch_size=1000, game_epochs=30, tau_schedule=exponential_tau,
                    augment=False, deterministic=True, export=True, init_from=None,
                    pretrain_cache_dir="auto", partner_eval_every=5, epoch_probe=None,
-                   checkpoint_every_secs=60.0, keep_checkpoints=True, log=print):
+                   checkpoint_every_secs=60.0, keep_checkpoints=True, task=None,
+                   player_views=None, log=print):
   """Trains (or resumes) one run in `model_dir` and returns its metrics record.
 
   Args:
@@ -106,6 +116,10 @@ def run_experiment(model_dir, strategy=None, method=None,
       of every phase); a killed run redoes at most this much work, with identical results.
     keep_checkpoints: keep `checkpoints/` once the run has finished. Its outputs (weights/,
       saved_model/, metrics.json) do not need it; the Table 1 grid drops it (~300 MB a run).
+    task: e.g. `@multi_label_task` (kdgan_tf/tasks.py), called with the number of classes; None
+      infers it from the labels (class ids: single-label; multi-hot: multi-label tagging).
+    player_views: {player: view names it reads}, e.g. {"classifier": ("image",), "teacher":
+      ("image", "text")}; None: C reads "image", T and D every view (kdgan_tf/data/views.py).
   """
   os.makedirs(model_dir, exist_ok=True)
   finished = outputs.read_json(os.path.join(model_dir, "metrics.json"), default=None)
@@ -127,25 +141,31 @@ def run_experiment(model_dir, strategy=None, method=None,
   if pretrain_cache_dir == "auto":
     pretrain_cache_dir = os.path.join(os.path.dirname(os.path.abspath(model_dir)),
                                       "pretrain_cache")
+  task = task(splits.num_classes) if task is not None else None
   runner = Runner(model_dir, method, splits, builders, strategy, seed, batch_size,
                   eval_batch_size, game_epochs, tau_schedule,
                   random_affine if augment else no_augment, init_from=init_from,
                   log=log, data_fingerprint=fingerprint,
                   pretrain_cache_dir=pretrain_cache_dir or None,
                   partner_eval_every=partner_eval_every, epoch_probe=epoch_probe,
-                  checkpoint_every_secs=checkpoint_every_secs)
+                  checkpoint_every_secs=checkpoint_every_secs, task=task,
+                  player_views=player_views)
   record = runner.record
   record.update(method=method.name, selected_player=method.selected_player,
                 dataset=splits.name, seed=seed, data_fingerprint=fingerprint,
-                n=len(splits.y_train),
-                validation_size=len(splits.y_val), test_size=len(splits.y_test),
+                n=len(splits.train),
+                validation_size=len(splits.val), test_size=len(splits.test),
                 batch_size=batch_size, game_epochs=game_epochs, augment=augment,
+                task=runner.task.name, selection_metric=runner.task.selection_metric,
+                player_views={p: list(v) for p, v in runner.views.items()},
                 strategy=type(strategy).__name__, replicas=strategy.num_replicas_in_sync,
                 tensorflow=tf.__version__)
   started = time.time()
   runner.run()
   if export and method.selected_player == "classifier":
-    record["export"] = export_and_check(runner.models["classifier"], model_dir, splits.x_test)
+    record["export"] = export_and_check(
+        runner.models["classifier"], model_dir,
+        views_lib.as_numpy_inputs(splits.test, runner.views["classifier"]))
     if record["export"]["tflite_agreement"] < MIN_TFLITE_AGREEMENT:
       outputs.write_json(os.path.join(model_dir, "metrics.json"), record)
       raise ExportCheckError(

@@ -13,31 +13,41 @@ def select_epoch(history, key):
   return best
 
 
-def summarize_game(history, player_prefix="c"):
+def summarize_game(history, player_prefix="c", selection_metric="accuracy",
+                   metric_names=("accuracy",)):
   """Honest (validation-selected), last-epoch and authors' (best test) numbers of one player.
 
   Args:
-    history: list of per-epoch dicts with f"{prefix}_val_accuracy" / f"{prefix}_test_accuracy".
+    history: list of per-epoch dicts with f"{prefix}_{split}_{metric}" entries, e.g.
+      "c_val_accuracy" or "c_test_P@3".
+    selection_metric: the measure whose validation value selects the epoch (and whose best test
+      value is the authors' number).
+    metric_names: every measure to report at the chosen epochs.
   Returns:
-    dict with "selected", "last" and "authors_protocol" entries (or {} for no history).
+    dict with "selected", "last" and "authors_protocol" entries (or {} for no history); each
+    holds f"val_{metric}" / f"test_{metric}" for every metric.
   """
-  val_key, test_key = f"{player_prefix}_val_accuracy", f"{player_prefix}_test_accuracy"
+  val_key = f"{player_prefix}_val_{selection_metric}"
+  test_key = f"{player_prefix}_test_{selection_metric}"
   if not history:
     return {}
   chosen = select_epoch(history, val_key)
-  rule = "epoch with the highest validation accuracy (earliest on ties)"
+  rule = f"epoch with the highest validation {selection_metric} (earliest on ties)"
   if chosen is None:  # no validation split (validation_size = 0)
     chosen, rule = history[-1], "no validation split: the last epoch"
   best_test = select_epoch(history, test_key) or history[-1]
   last = history[-1]
+
+  def measures(record, splits=("val", "test")):
+    return {f"{split}_{m}": record.get(f"{player_prefix}_{split}_{m}")
+            for m in metric_names for split in splits}
+
+  authors = {f"test_{m}": best_test.get(f"{player_prefix}_test_{m}") for m in metric_names}
   return {
-      "selected": {"rule": rule, "epoch": chosen["epoch"], "val_accuracy": chosen.get(val_key),
-                   "test_accuracy": chosen.get(test_key)},
-      "last": {"epoch": last["epoch"], "val_accuracy": last.get(val_key),
-               "test_accuracy": last.get(test_key)},
-      "authors_protocol": {"rule": "highest TEST accuracy seen during the game (test-set "
-                                   "selection, as the authors' code reported; not an honest "
-                                   "estimate)",
-                           "epoch": best_test["epoch"],
-                           "test_accuracy": best_test.get(test_key)},
+      "selected": {"rule": rule, "epoch": chosen["epoch"], **measures(chosen)},
+      "last": {"epoch": last["epoch"], **measures(last)},
+      "authors_protocol": {"rule": f"highest TEST {selection_metric} seen during the game "
+                                   "(test-set selection, as the authors' code reported; not an "
+                                   "honest estimate)",
+                           "epoch": best_test["epoch"], **authors},
   }

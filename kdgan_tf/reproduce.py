@@ -666,8 +666,9 @@ def execute(runs, quick, npz, extra_bindings, max_runs=0, wait_seconds=60.0):
         continue
       target = run.same_as or run
       variant = f" {run.variant}" if run.variant else ""
-      label = (f"[{i + 1}/{len(runs)}] {run.protocol} n={run.n} {run.method}{variant} "
-               f"seed {run.seed}")
+      label = f"[{i + 1}/{len(runs)}] " + (
+          getattr(run, "label", None)
+          or f"{run.protocol} n={run.n} {run.method}{variant} seed {run.seed}")
       if target is not run and target.finished():
         run.link()
         print(f"{label}: is {target.model_dir}, already finished", flush=True)

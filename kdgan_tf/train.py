@@ -47,9 +47,10 @@ def main(argv):
   selected = record.get("game", {}).get("selected")
   if selected:
     player = record.get("selected_player", "classifier")
-    print(f"{record.get('method')}: {player} test accuracy at the validation-selected epoch "
+    metric = record.get("selection_metric", "accuracy")
+    print(f"{record.get('method')}: {player} test {metric} at the validation-selected epoch "
           f"{selected['epoch']}: "
-          f"{selected['test_accuracy']:.4f} (val {selected['val_accuracy']:.4f}); "
+          f"{selected[f'test_{metric}']:.4f} (val {selected[f'val_{metric}']:.4f}); "
           f"outputs in {FLAGS.model_dir}")
 
 

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from kdgan_tf.data import make_split_indices, pipeline
+from kdgan_tf.data import Split, make_split_indices, pipeline
 from kdgan_tf.data.augment import random_affine
 from kdgan_tf.data.image_classification import load_image_classification
 from kdgan_tf.errors import DataNotFoundError, UserError
@@ -47,10 +47,12 @@ def test_bad_subset_requests_fail_with_a_clear_message(kwargs, message):
 def test_tfds_loader_scales_pixels_and_keeps_test_apart():
   with tfds.testing.mock_data(num_examples=300):
     splits = load_image_classification(name="mnist", n=50, validation_size=60, subset_seed=1)
-  assert splits.x_train.shape == (50, 28, 28, 1) and splits.x_train.dtype == np.float32
-  assert 0.0 <= splits.x_train.min() and splits.x_train.max() <= 1.0
-  assert splits.x_val.shape[0] == 60 and splits.x_test.shape[0] == 300
-  assert splits.num_classes == 10 and splits.y_train.dtype == np.int32
+  images = splits.train.views["image"]
+  assert splits.view_names == ("image",) and not splits.multi_label
+  assert images.shape == (50, 28, 28, 1) and images.dtype == np.float32
+  assert 0.0 <= images.min() and images.max() <= 1.0
+  assert len(splits.val) == 60 and len(splits.test) == 300
+  assert splits.num_classes == 10 and splits.train.labels.dtype == np.int32
 
 
 def test_n_larger_than_the_data_is_a_clear_error():
@@ -88,11 +90,12 @@ def test_random_affine_shift_moves_content_by_the_expected_pixels():
 
 
 def test_training_batches_have_fixed_shapes_and_depend_on_the_epoch_only():
-  base = pipeline.base_dataset(np.arange(25, dtype=np.float32), np.zeros(25, np.int32))
+  base = pipeline.base_dataset(Split({"image": np.arange(25, dtype=np.float32)},
+                                     np.zeros(25, np.int32)))
 
   def first_batches(epoch):
     ds = pipeline.training_batches(base, 25, 10, seed=1, stream=epoch)
-    return [b[0].numpy().tolist() for b in ds.take(4)]
+    return [b[0]["image"].numpy().tolist() for b in ds.take(4)]
 
   batches = first_batches(0)
   assert all(len(b) == 10 for b in batches)

@@ -34,6 +34,7 @@ import keras
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.losses import cross_entropy
 from kdgan_tf.models import mlp_classifier
+from kdgan_tf.tasks import SingleLabel
 from kdgan_tf.trainers.supervised import supervised_step
 
 s1 = make_strategy("default")
@@ -46,12 +47,12 @@ Y = rng.randint(0, 10, size=8).astype(np.int32)
 SEED = tf.constant([0, 0], tf.int64)
 
 
-def unscaled_regularizer_step(model, optimizer, global_batch_size, augment_fn):
+def unscaled_regularizer_step(model, optimizer, global_batch_size, augment, task, select):
   # Negative control only: supervised_step with the weight decay NOT divided by the number of
   # replicas, so that the all-reduce counts it once per replica.
   def step(images, labels, seed):
     with tf.GradientTape() as tape:
-      logits = model(augment_fn(images, seed), training=True)
+      logits = model(select(augment(images, seed)), training=True)
       loss = tf.nn.compute_average_loss(cross_entropy(labels, logits),
                                         global_batch_size=global_batch_size)
       total = loss + tf.add_n(model.losses)
@@ -75,7 +76,7 @@ def build(strategy, weight_decay, init):
 def one_step(strategy, weight_decay, init, global_batch_size=8, make_step=supervised_step):
   model, optimizer = build(strategy, weight_decay, init)
   step = make_step(model, optimizer, global_batch_size=global_batch_size,
-                   augment_fn=no_augment)
+                   augment=no_augment, task=SingleLabel(10), select=lambda features: features)
 
   @tf.function
   def run(images, labels):

@@ -33,7 +33,7 @@ def test_selection_takes_the_best_validation_value_and_the_earliest_on_ties():
 def test_selection_never_looks_at_the_test_split(tmp_path):
   """Two points; the test split prefers one, validation the other: validation decides."""
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from kdgan_tf.data.multilabel import MultiLabelSplits, Split  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.data.splits import DataSplits, Split  # pylint: disable=g-import-not-at-top
 
   class Constant:
     """Scores every image with a fixed tag order given by `order`."""
@@ -48,9 +48,9 @@ def test_selection_never_looks_at_the_test_split(tmp_path):
       return np.tile(np.asarray(self.order, float), (len(x), 1))
 
   x = np.zeros((4, 2), np.float32)
-  val = Split(x, x, np.array([[1, 0, 0, 0, 0, 0]] * 4, np.uint8))
-  test = Split(x, x, np.array([[0, 1, 0, 0, 0, 0]] * 4, np.uint8))
-  splits = MultiLabelSplits(val, val, test, list("abcdef"), "toy")
+  val = Split({"image": x}, np.array([[1, 0, 0, 0, 0, 0]] * 4, np.uint8))
+  test = Split({"image": x}, np.array([[0, 1, 0, 0, 0, 0]] * 4, np.uint8))
+  splits = DataSplits(val, val, test, 6, "toy", list("abcdef"))
   old = dict(evaluate.BASELINES)
   evaluate.BASELINES["const"] = "x:y"
   original = evaluate.baseline_class

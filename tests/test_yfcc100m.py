@@ -144,26 +144,27 @@ def test_registered_and_configs():
 def test_splits_tags_and_selection(npz_build):
   s, ex = npz_build["splits"], npz_build["examples"]
   assert (len(s.train), len(s.val), len(s.test)) == (25, 5, 10)
-  assert s.train.x.shape == (25, 4096) and s.train.x.dtype == np.float32
-  assert s.test.p.shape == (10, 8) and s.test.p.dtype == np.int32
-  assert s.train.y.shape == (25, 5) and s.train.y.dtype == np.uint8
-  assert s.tag_names == sorted(PRIMARY)
-  assert (s.val.y.sum(axis=1) >= 1).all() and (s.test.y.sum(axis=1) >= 1).all()
+  image = s.train.views["image"]
+  assert image.shape == (25, 4096) and image.dtype == np.float32
+  assert s.test.views["text"].shape == (10, 8) and s.test.views["text"].dtype == np.int32
+  assert s.train.labels.shape == (25, 5) and s.train.labels.dtype == np.uint8
+  assert s.label_names == sorted(PRIMARY)
+  assert (s.val.labels.sum(axis=1) >= 1).all() and (s.test.labels.sum(axis=1) >= 1).all()
   allowed = candidates(set(INFO) - MISSING)
   ids = [pid for split in ex.values() for pid in split]
   assert len(ids) == len(set(ids)) == 40 and set(ids) <= allowed
   table = npz_table(npz_build["manual"])
   for split in ex.values():
     for pid, e in split.items():
-      expected = np.asarray([t in INFO[pid]["tags"] for t in s.tag_names], np.uint8)
+      expected = np.asarray([t in INFO[pid]["tags"] for t in s.label_names], np.uint8)
       np.testing.assert_array_equal(e["labels"], expected)   # reduced to the vocabulary
       np.testing.assert_array_equal(e["image_feature"], table[pid])
 
 
 def test_text_vocabulary_from_train_only(npz_build):
   s, ex = npz_build["splits"], npz_build["examples"]
-  vocab = set(s.vocabulary)
-  assert s.vocabulary[:2] == ["<pad>", "<unk>"] and "the" not in vocab
+  vocab = set(s.vocabularies["text"])
+  assert s.vocabularies["text"][:2] == ["<pad>", "<unk>"] and "the" not in vocab
   assert {"mountain", "lake", "holiday", "photo"} <= vocab
   for pid in ex["train"]:
     if INFO[pid]["i"] % 5 != 1:   # has a description, so its unique word
@@ -171,7 +172,7 @@ def test_text_vocabulary_from_train_only(npz_build):
   held_out = [pid for split in ("validation", "test") for pid in ex[split]]
   for pid in held_out:
     assert INFO[pid]["uniq"] not in vocab
-  assert not (s.train.p == 1).any()   # every training word is in the vocabulary
+  assert not (s.train.views["text"] == 1).any()   # every training word is in the vocabulary
   for pid in held_out:
     text = ex["validation"].get(pid, ex["test"].get(pid))["text"]
     assert (text == 1).sum() == (0 if INFO[pid]["i"] % 5 == 1 else 1)   # unique word -> unk
@@ -181,24 +182,26 @@ def test_deterministic(npz_build, tmp_path):
   again = yfcc100m.load_yfcc100m(npz_build["cfg"], data_dir=str(tmp_path / "tfds"),
                                  manual_dir=npz_build["manual"])
   first = npz_build["splits"]
-  assert again.tag_names == first.tag_names and again.vocabulary == first.vocabulary
+  assert again.label_names == first.label_names
+  assert again.vocabularies["text"] == first.vocabularies["text"]
   for name in ("train", "val", "test"):
-    for a in "xpy":
-      np.testing.assert_array_equal(getattr(again.split(name), a), getattr(first.split(name), a))
+    for view in ("image", "text"):
+      np.testing.assert_array_equal(again.split(name).views[view], first.split(name).views[view])
+    np.testing.assert_array_equal(again.split(name).labels, first.split(name).labels)
   # Reloading the prepared data (no manual_dir needed) gives the same splits.
   reloaded = yfcc100m.load_yfcc100m(npz_build["cfg"], data_dir=str(npz_build["root"] / "tfds"))
-  np.testing.assert_array_equal(reloaded.test.p, first.test.p)
-  assert reloaded.vocabulary == first.vocabulary
+  np.testing.assert_array_equal(reloaded.test.views["text"], first.test.views["text"])
+  assert reloaded.vocabularies["text"] == first.vocabularies["text"]
 
 
 def test_random_tags(npz_build, tmp_path):
   cfg = tiny_config("tiny_rnd", tag_selection="random", num_tags=4, min_tag_count=3,
                     num_train=12, num_val=3, num_test=4)
   s = yfcc100m.load_yfcc100m(cfg, data_dir=str(tmp_path), manual_dir=npz_build["manual"])
-  assert len(s.tag_names) == 4 and s.tag_names == sorted(s.tag_names)
-  assert set(s.tag_names) <= set(PRIMARY) | set(SECONDARY)
+  assert len(s.label_names) == 4 and s.label_names == sorted(s.label_names)
+  assert set(s.label_names) <= set(PRIMARY) | set(SECONDARY)
   assert (len(s.train), len(s.val), len(s.test)) == (9, 3, 4)
-  assert (s.test.y.sum(axis=1) >= 1).all()
+  assert (s.test.labels.sum(axis=1) >= 1).all()
 
 
 def test_images_and_features_mixed(tmp_path):

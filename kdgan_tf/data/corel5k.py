@@ -2,9 +2,9 @@
 
 Corel5k (Duygulu et al., ECCV 2002; MULAN's copy): 4,500 training and 500 test images, each a
 499-D binary vector of visual blob-cluster indicators, labelled with some of 374 keywords. It has
-no text, so its privileged view is a fixed, seeded half of the blob columns: the classifier sees
-`x[:, img_cols]` (250 columns), the teacher and discriminator may also use `x[:, priv_cols]`
-(249 columns). Both index lists ship inside the file (`corel5k_mulan.npz`, with `source` and
+no text, so its privileged view is a fixed, seeded half of the blob columns: view "image" is
+`x[:, img_cols]` (250 columns; the classifier reads it), view "privileged" is `x[:, priv_cols]`
+(249 columns; the teacher and discriminator may also read it). Both index lists ship inside the file (`corel5k_mulan.npz`, with `source` and
 `notes` entries), so every user gets the same split of the columns.
 
 The validation split is carved from the 4,500 training images with a seeded permutation (the
@@ -15,8 +15,7 @@ import os
 import gin
 import numpy as np
 
-from kdgan_tf.data.multilabel import (MultiLabelSplits, Split, carve_validation, drop_untagged,
-                                      validate)
+from kdgan_tf.data.splits import DataSplits, Split, carve_validation, drop_untagged, validate
 from kdgan_tf.errors import DataNotFoundError, UserError
 
 VIEWS = ("img", "all")
@@ -24,7 +23,7 @@ VIEWS = ("img", "all")
 
 @gin.configurable
 def load_corel5k(path=None, validation_size=500, seed=0, view="img"):
-  """Corel5k splits from MULAN's `corel5k_mulan.npz`.
+  """Corel5k as `DataSplits` (views "image" and "privileged", multi-hot labels [N, 374]).
 
   Args:
     path: the .npz file (in this project's shared data: `../shared/data/corel5k_mulan.npz`).
@@ -50,9 +49,11 @@ def load_corel5k(path=None, validation_size=500, seed=0, view="img"):
 
   def split(x, y):
     x = x.astype(np.float32)
-    return Split(x[:, img], x[:, priv], y.astype(np.uint8))
+    return Split({"image": x[:, img], "privileged": x[:, priv]}, y.astype(np.uint8))
 
-  train, val = carve_validation(split(d["x_train"], d["y_train"]), validation_size, seed)
+  train, val = carve_validation(drop_untagged(split(d["x_train"], d["y_train"])),
+                                validation_size, seed)
   test = drop_untagged(split(d["x_test"], d["y_test"]))
   name = "corel5k" if view == "img" else "corel5k_allcols"
-  return validate(MultiLabelSplits(train, val, test, [str(t) for t in d["label_names"]], name))
+  labels = [str(t) for t in d["label_names"]]
+  return validate(DataSplits(train, val, test, len(labels), name, labels))

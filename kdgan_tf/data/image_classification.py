@@ -10,7 +10,7 @@ import os
 import gin
 import numpy as np
 
-from kdgan_tf.data.splits import DataSplits, make_split_indices
+from kdgan_tf.data.splits import DataSplits, Split, make_split_indices, validate
 from kdgan_tf.errors import DataNotFoundError, UserError
 
 
@@ -66,7 +66,7 @@ def load_image_classification(name="mnist", n=100, subset_rule="stratified", sub
     data_dir: tensorflow-datasets folder; None uses TFDS_DATA_DIR.
     original_order_npz: optional path of a Keras-layout .npz to read instead of tfds.
   Returns:
-    DataSplits with float32 images in [0, 1] and int32 labels.
+    DataSplits with one view, "image" (float32 in [0, 1], [N, H, W, C]), and int32 labels.
   """
   if original_order_npz:
     (x_train, y_train), (x_test, y_test) = _npz_arrays(original_order_npz)
@@ -78,8 +78,10 @@ def load_image_classification(name="mnist", n=100, subset_rule="stratified", sub
     raise UserError(f"n = {n} is larger than the {len(y_train)} training images of '{name}'.")
   train_idx, val_idx = make_split_indices(y_train, n, validation_size, subset_rule, subset_seed,
                                           num_classes)
-  return DataSplits(
-      x_train=_to_float(x_train[train_idx]), y_train=y_train[train_idx].astype(np.int32),
-      x_val=_to_float(x_train[val_idx]), y_val=y_train[val_idx].astype(np.int32),
-      x_test=_to_float(x_test), y_test=y_test.astype(np.int32), num_classes=num_classes,
-      name=name)
+  def split(images, labels):
+    return Split({"image": _to_float(images)}, labels.astype(np.int32))
+
+  return validate(DataSplits(
+      train=split(x_train[train_idx], y_train[train_idx]),
+      val=split(x_train[val_idx], y_train[val_idx]), test=split(x_test, y_test),
+      num_classes=num_classes, name=name))

@@ -4,12 +4,15 @@ Each (phase, epoch) gets its own stream number and hence its own shuffle seed, s
 is a function of (seed, stream) only: a run resumed from a checkpoint sees exactly the batches an
 uninterrupted run would.
 """
+import numpy as np
 import tensorflow as tf
 
 
-def base_dataset(images, labels):
-  """In-memory, cached dataset of (image, label) pairs."""
-  return tf.data.Dataset.from_tensor_slices((images, labels)).cache()
+def base_dataset(split):
+  """In-memory, cached dataset of (features {view: tensor}, labels) pairs of a `Split`.
+  Multi-hot labels become float32 (the losses' dtype); class ids stay int32."""
+  labels = split.labels.astype(np.float32) if split.labels.ndim == 2 else split.labels
+  return tf.data.Dataset.from_tensor_slices((dict(split.views), labels)).cache()
 
 
 def training_batches(base, num_examples, batch_size, seed, stream):

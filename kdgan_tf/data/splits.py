@@ -1,6 +1,15 @@
-"""Selecting the n labelled training instances and a disjoint validation split (pure numpy).
+"""The one data type of every task, and the selection of the n labelled training instances.
 
-Rules (gin `subset_rule`):
+An example is a set of named *views* plus labels: `{"image": [28, 28, 1]}` for MNIST,
+`{"image": [250], "privileged": [249]}` for Corel5k, `{"image": [4096], "text": [L] token ids}`
+for YFCC100M, or whatever a user's file holds. Labels are class ids (int32 [N]: single-label
+classification) or multi-hot vectors (uint8 [N, K]: multi-label tagging). Which views each
+player reads is configuration (`run_experiment.player_views`), so the classifier that is
+deployed can be kept to the inference-time view while the teacher and the discriminator read
+privileged ones. MNIST, Corel5k, YFCC100M and a user's .npz all become `DataSplits` and flow
+through the same pipeline, loop, methods, outputs and export.
+
+Subset rules (gin `subset_rule`, image classification):
   * "stratified" (default): a seeded random permutation of the training split; its first
     `validation_size` images are the validation set; the n training images are n/K per class
     (remainder spread over the first classes) drawn from the rest. This is the honest protocol.
@@ -11,18 +20,139 @@ Rules (gin `subset_rule`):
     (hashed) order, where "last n" selects different images.
 The test split is never touched here: it is only reported.
 """
-import collections
+import dataclasses
 
 import numpy as np
 
 from kdgan_tf.errors import UserError
 
-DataSplits = collections.namedtuple(
-    "DataSplits",
-    ["x_train", "y_train", "x_val", "y_val", "x_test", "y_test", "num_classes", "name"],
-    defaults=("unnamed",))
-"""Images float32 in [0, 1] with shape [N, H, W, C]; labels int32 [N]; `name` of the dataset
-(recorded in metrics.json and used to group runs in reports)."""
+SPLITS = ("train", "val", "test")
+
+
+@dataclasses.dataclass
+class Split:
+  """One split: `views` {name: array [N, ...]} and `labels` (int32 [N] or 0/1 uint8 [N, K])."""
+  views: dict
+  labels: np.ndarray
+
+  def __len__(self):
+    return len(self.labels)
+
+  def take(self, index):
+    return Split({k: v[index] for k, v in self.views.items()}, self.labels[index])
+
+
+@dataclasses.dataclass
+class DataSplits:
+  """Fixed train / validation / test splits of one dataset (the validation split may be empty).
+
+  `label_names` names the K classes or tags; `vocabularies` maps a token-id view to its words
+  (id 0 = padding); `notes` says what a user should know about the data (written to
+  metrics.json), e.g. that n = 50,000 leaves fewer training images once validation is held out.
+  """
+  train: Split
+  val: Split
+  test: Split
+  num_classes: int
+  name: str = "unnamed"
+  label_names: list = None
+  vocabularies: dict = None
+  notes: str = ""
+
+  @property
+  def multi_label(self):
+    return self.train.labels.ndim == 2
+
+  @property
+  def view_names(self):
+    return tuple(sorted(self.train.views))
+
+  def split(self, name):
+    if name not in SPLITS:
+      raise UserError(f"split must be one of {SPLITS}, got {name!r}.")
+    return getattr(self, name)
+
+  def vocabulary_size(self, view):
+    """Token ids of `view` are < this (from its vocabulary, else from the largest id seen)."""
+    if self.vocabularies and view in self.vocabularies:
+      return len(self.vocabularies[view])
+    return int(max(np.max(self.split(s).views[view]) if len(self.split(s)) else 0
+                   for s in SPLITS)) + 1
+
+
+def is_token_view(array):
+  """Integer arrays of rank 2 are token ids (0 = padding); everything else is float features."""
+  return np.issubdtype(np.asarray(array).dtype, np.integer) and np.asarray(array).ndim == 2
+
+
+def validate(splits):
+  """Raises UserError (one sentence) when the splits disagree in views, shapes or labels, or an
+  evaluated multi-label example has no true tag (ranking measures need one)."""
+  views = splits.view_names
+  for name in SPLITS:
+    s = splits.split(name)
+    if tuple(sorted(s.views)) != views:
+      raise UserError(f"{splits.name} {name}: views {sorted(s.views)} differ from the training "
+                      f"split's {list(views)}.")
+    for view, array in s.views.items():
+      if len(array) != len(s.labels):
+        raise UserError(f"{splits.name} {name}: view {view!r} has {len(array)} rows but there "
+                        f"are {len(s.labels)} labels; they must be the same examples.")
+      if array.shape[1:] != splits.train.views[view].shape[1:]:
+        raise UserError(f"{splits.name} {name}: view {view!r} has shape {array.shape[1:]} per "
+                        f"example, the training split {splits.train.views[view].shape[1:]}.")
+    if splits.multi_label:
+      if s.labels.ndim != 2 or s.labels.shape[1] != splits.num_classes:
+        raise UserError(f"{splits.name} {name}: labels have shape {s.labels.shape}, expected "
+                        f"[N, {splits.num_classes}] multi-hot vectors.")
+      if not np.isin(s.labels, (0, 1)).all():
+        raise UserError(f"{splits.name} {name}: labels must be 0/1 multi-hot vectors.")
+      if name != "train" and len(s) and (s.labels.sum(axis=1) == 0).any():
+        empty = int((s.labels.sum(axis=1) == 0).sum())
+        raise UserError(f"{splits.name} {name}: {empty} examples have no true tag; ranking "
+                        "measures are undefined for them: drop them when building the split.")
+    elif s.labels.ndim != 1 or (len(s) and (s.labels.min() < 0
+                                            or s.labels.max() >= splits.num_classes)):
+      raise UserError(f"{splits.name} {name}: labels must be class ids in [0, "
+                      f"{splits.num_classes}) of shape [N].")
+  if splits.label_names is not None and len(splits.label_names) != splits.num_classes:
+    raise UserError(f"{splits.name}: {len(splits.label_names)} label names for "
+                    f"{splits.num_classes} classes.")
+  if not len(splits.train):
+    raise UserError(f"{splits.name}: the training split is empty.")
+  return splits
+
+
+def carve_validation(train, validation_size, seed=0):
+  """(train, val): a seeded random `validation_size` of the training examples (that have at
+  least one tag, for multi-label data) become the validation split; the rest stay training."""
+  validation_size = int(validation_size)
+  labels = train.labels
+  eligible = (np.flatnonzero(labels.sum(axis=1) > 0) if labels.ndim == 2
+              else np.arange(len(labels)))
+  if validation_size <= 0 or validation_size >= len(eligible):
+    raise UserError(f"validation_size = {validation_size} must be between 1 and the "
+                    f"{len(eligible) - 1} eligible training examples.")
+  chosen = np.sort(np.random.RandomState(seed).permutation(eligible)[:validation_size])
+  rest = np.setdiff1d(np.arange(len(train)), chosen)
+  return train.take(rest), train.take(chosen)
+
+
+def drop_untagged(split):
+  """The examples of `split` with at least one tag (for evaluated multi-label splits)."""
+  return split.take(np.flatnonzero(split.labels.sum(axis=1) > 0))
+
+
+def fingerprint_arrays(splits):
+  """The arrays that identify the training subset and the validation split (for
+  `experiment.data_fingerprint`): each split's views by name, then its labels. For a one-view
+  dataset that is (x_train, y_train, x_val, y_val), the order used before views existed, so
+  the fingerprints and pretraining-cache keys of MNIST runs did not change."""
+  out = []
+  for s in (splits.train, splits.val):
+    out += [s.views[v] for v in splits.view_names] + [s.labels]
+  return out
+
 
 SUBSET_RULES = ("stratified", "last")
 

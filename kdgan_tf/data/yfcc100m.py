@@ -1,8 +1,8 @@
 """YFCC100M image tag recommendation (KDGAN paper, section 4.2) as a tensorflow-datasets builder.
 
 Importing this module registers the builder `yfcc100m_tagrec` with tfds (configs `top200` and
-`rnd200`); `load_yfcc100m` returns it as `MultiLabelSplits` (x = VGG16 fc7 image features,
-p = text token ids, y = multi-hot tags; see kdgan_tf/data/multilabel.py).
+`rnd200`); `load_yfcc100m` returns it as `DataSplits` (views "image" = VGG16 fc7 image
+features and "text" = token ids of title + description; multi-hot tags; kdgan_tf/data/splits.py).
 
 YFCC100M is distributed under the Yahoo Webscope terms, so the download is MANUAL: the user
 puts the files listed in `Yfcc100mTagrec.MANUAL_DOWNLOAD_INSTRUCTIONS` into `manual_dir`.
@@ -95,7 +95,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from kdgan_tf.data import image_features
-from kdgan_tf.data.multilabel import MultiLabelSplits, Split, validate
+from kdgan_tf.data.splits import DataSplits, Split, drop_untagged, validate
 from kdgan_tf.errors import DataNotFoundError, UserError
 
 # The public yfcc100m_dataset metadata layout: one photo/video per line, 23 tab-separated
@@ -479,16 +479,18 @@ def _split_arrays(builder, split):
     y.append(batch["labels"])
   c = builder.builder_config
   if not y:
-    return Split(np.zeros((0, FEATURE_DIM), np.float32),
-                 np.zeros((0, c.max_text_length), np.int32), np.zeros((0, c.num_tags), np.uint8))
-  return Split(np.concatenate(x).astype(np.float32), np.concatenate(p).astype(np.int32),
-               np.concatenate(y).astype(np.uint8))
+    return Split({"image": np.zeros((0, FEATURE_DIM), np.float32),
+                  "text": np.zeros((0, c.max_text_length), np.int32)},
+                 np.zeros((0, c.num_tags), np.uint8))
+  return Split({"image": np.concatenate(x).astype(np.float32),
+                "text": np.concatenate(p).astype(np.int32)}, np.concatenate(y).astype(np.uint8))
 
 
 @gin.configurable
 def load_yfcc100m(config="top200", data_dir=None, manual_dir=None, config_overrides=None):
-  """YFCC100M tag recommendation as MultiLabelSplits (x: fc7 [N, 4096] float32, p: token ids
-  [N, max_text_length] int32, y: multi-hot [N, num_tags] uint8), prepared on first use.
+  """YFCC100M tag recommendation as `DataSplits` (views "image": fc7 [N, 4096] float32 and
+  "text": token ids [N, max_text_length] int32, 0 = padding; labels multi-hot [N, num_tags]
+  uint8), prepared on first use.
 
   Args:
     config: "top200", "rnd200" or a Yfcc100mConfig (e.g. a tiny one in tests).
@@ -509,8 +511,10 @@ def load_yfcc100m(config="top200", data_dir=None, manual_dir=None, config_overri
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=manual))
   meta = builder.info.metadata
-  splits = MultiLabelSplits(
-      train=_split_arrays(builder, "train"), val=_split_arrays(builder, "validation"),
-      test=_split_arrays(builder, "test"), tag_names=[str(t) for t in meta["tag_names"]],
-      name=f"yfcc100m_{cfg.name}", vocabulary=[str(w) for w in meta["vocabulary"]])
+  tag_names = [str(t) for t in meta["tag_names"]]
+  splits = DataSplits(
+      train=drop_untagged(_split_arrays(builder, "train")),
+      val=_split_arrays(builder, "validation"), test=_split_arrays(builder, "test"),
+      num_classes=len(tag_names), name=f"yfcc100m_{cfg.name}", label_names=tag_names,
+      vocabularies={"text": [str(w) for w in meta["vocabulary"]]})
   return validate(splits)

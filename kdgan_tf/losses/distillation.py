@@ -59,7 +59,7 @@ def kl_softened(student_logits, teacher_logits, temperature=3.0):
 
 
 def hinton_distillation(labels, student_logits, teacher_logits, soft_weight=0.7,
-                        temperature=3.0):
+                        temperature=3.0, hard_loss=None):
   """DISTN (Hinton et al. 2015), per example:
 
       (1 - rho) * CE(y, softmax(z)) + rho * T^2 * KL(softmax(t/T) || softmax(z/T))
@@ -68,15 +68,16 @@ def hinton_distillation(labels, student_logits, teacher_logits, soft_weight=0.7,
   MNIST code used an MSE between t/T and z/T instead (original-kdgan-facts.md section 1.6).
 
   Args:
-    labels: [B] integer labels.
+    labels: [B] integer labels (or whatever `hard_loss` takes, e.g. multi-hot tags).
     student_logits, teacher_logits: [B, K].
+    hard_loss: (labels, logits) -> [B]; default the softmax cross-entropy on class ids.
   Returns:
     dict of [B] terms: "loss" (the weighted sum), "hard" (CE) and "soft" (T^2 * KL).
   """
   if not 0.0 <= soft_weight <= 1.0:
     raise UserError(f"DISTN.soft_weight must be in [0, 1], got {soft_weight}.")
   soft = kl_softened(student_logits, teacher_logits, temperature=temperature)
-  hard = cross_entropy(labels, student_logits)
+  hard = (hard_loss or cross_entropy)(labels, student_logits)
   return {"loss": (1.0 - soft_weight) * hard + soft_weight * soft, "hard": hard, "soft": soft}
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from kdgan_tf import outputs
 from kdgan_tf.errors import UserError
+from kdgan_tf.data.views import INFERENCE_VIEW
 from kdgan_tf.progress import progress_bar
 from kdgan_tf.tagrec import metrics
 
@@ -89,14 +90,14 @@ def fit_and_measure(name, cls, params, train, evaluated):
   """Fits `cls(**params)` on train; returns (model, measures on `evaluated`, seconds)."""
   start = time.perf_counter()
   try:
-    model = cls(**params).fit(train.x, train.y)
+    model = cls(**params).fit(train.views[INFERENCE_VIEW], train.labels)
   except (ValueError, TypeError) as e:  # e.g. k larger than the training set
     raise UserError(f"{name} with {params}: {str(e).splitlines()[0]}") from e
   fit_s = time.perf_counter() - start
   start = time.perf_counter()
-  scores = model.score(evaluated.x)
+  scores = model.score(evaluated.views[INFERENCE_VIEW])
   score_s = time.perf_counter() - start
-  return model, metrics.evaluate(scores, evaluated.y), fit_s, score_s
+  return model, metrics.evaluate(scores, evaluated.labels), fit_s, score_s
 
 
 @gin.configurable(denylist=["methods", "log"])
@@ -105,7 +106,8 @@ def evaluate_baselines(dataset_fn=gin.REQUIRED, search_spaces=None, selection_me
   """Selects each baseline's hyperparameters on validation and measures it on test.
 
   Args:
-    dataset_fn: returns `data.multilabel.MultiLabelSplits` (e.g. @load_corel5k).
+    dataset_fn: returns multi-label `data.DataSplits` (e.g. @load_corel5k); the baselines read
+      its "image" view only (the inference-time features).
     search_spaces: {method: {param: [values]}}; a method missing here runs with its gin
       defaults only.
     selection_metric: the validation measure that picks the hyperparameters (a key of
@@ -124,11 +126,11 @@ def evaluate_baselines(dataset_fn=gin.REQUIRED, search_spaces=None, selection_me
   unknown = sorted(set(search_spaces) - set(BASELINES))
   if unknown:
     raise UserError(f"search_spaces names unknown baselines {unknown}; known: {list(BASELINES)}.")
-  dataset = {"name": splits.name, "num_tags": splits.num_tags,
-             "feature_dim": int(splits.train.x.shape[1]),
-             "privileged": splits.privileged_kind,
+  dataset = {"name": splits.name, "num_tags": splits.num_classes,
+             "feature_dim": int(splits.train.views[INFERENCE_VIEW].shape[1]),
+             "privileged": [v for v in splits.view_names if v != INFERENCE_VIEW],
              "sizes": {s: len(splits.split(s)) for s in ("train", "val", "test")}}
-  log(f"{splits.name}: {dataset['sizes']} examples, {splits.num_tags} tags, "
+  log(f"{splits.name}: {dataset['sizes']} examples, {splits.num_classes} tags, "
       f"{dataset['feature_dim']}-D inference features; selecting on validation {selection_metric}")
   search_rows, test_rows = [], []
   spaces = {}
@@ -152,7 +154,8 @@ def evaluate_baselines(dataset_fn=gin.REQUIRED, search_spaces=None, selection_me
     search_s = time.perf_counter() - started
     best = select_best(results, selection_metric)
     start = time.perf_counter()
-    test = metrics.evaluate(best_model.score(splits.test.x), splits.test.y)
+    test = metrics.evaluate(best_model.score(splits.test.views[INFERENCE_VIEW]),
+                            splits.test.labels)
     score_s = time.perf_counter() - start
     test_rows.append(dict(method=name, params=json.dumps(points[best], sort_keys=True),
                           selected_on=f"validation {selection_metric}",
@@ -194,7 +197,7 @@ def write_outputs(output_dir, dataset, search_rows, test_rows, command):
 
 def _parse(gin_files, gin_bindings):
   # Register the configurables the gin files may name before parsing.
-  from kdgan_tf.data import corel5k, multilabel  # noqa: F401  pylint: disable=g-import-not-at-top
+  from kdgan_tf.data import corel5k, npz_dataset  # noqa: F401  pylint: disable=g-import-not-at-top
   for name in BASELINES:
     baseline_class(name)
   try:

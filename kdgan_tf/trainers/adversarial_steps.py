@@ -8,8 +8,8 @@ from a partner and an optional hard-label term.
 import tensorflow as tf
 
 from kdgan_tf.estimators import sample_labels
-from kdgan_tf.losses import (cross_entropy, discriminator_loss, discriminator_loss_floor,
-                             pair_score, true_label_mass)
+from kdgan_tf.losses import (discriminator_loss, discriminator_loss_floor, pair_score,
+                             true_label_mass)
 from kdgan_tf.trainers.base import split_seed
 
 
@@ -27,24 +27,25 @@ def discriminator_step(ctx, num_negatives, alpha=1.0, with_teacher=True):
 
   The generators are sampled in inference mode (no dropout); D learns on hard sampled labels.
   """
-  c, d = ctx.models["classifier"], ctx.models["discriminator"]
-  t = ctx.models["teacher"] if with_teacher else None
+  d = ctx.models["discriminator"]
 
-  def step(images, labels, seed):
+  def step(features, labels, seed):
     aug_seed, c_seed, t_seed = split_seed(seed, 3)
-    x = ctx.augment_fn(images, aug_seed)
-    true = tf.one_hot(labels, ctx.num_classes)
-    c_logits = c(x, training=False)
+    x = ctx.augment(features, aug_seed)
+    # D's true pair: y ~ p_u(y|x) (the class itself, or one of the image's true tags); its own
+    # stream, folded from the step seed, so single-label runs draw exactly as before.
+    true = ctx.task.sample_true(labels, tf.random.experimental.stateless_fold_in(seed, 7919))
+    c_logits = ctx.call("classifier", x, training=False)
     z_c = sample_labels(c_logits, num_negatives, c_seed)
     generated = alpha * tf.nn.softmax(c_logits)  # the weights D's loss gives each sample
     if with_teacher:
-      t_logits = t(x, training=False)
+      t_logits = ctx.call("teacher", x, training=False)
       z_t = sample_labels(t_logits, num_negatives, t_seed)
       generated += (1.0 - alpha) * tf.nn.softmax(t_logits)
     else:
       z_t = None
     with tf.GradientTape() as tape:
-      g = d(x, training=True)
+      g = d(ctx.inputs("discriminator", x), training=True)
       loss = ctx.mean_over_batch(discriminator_loss(g, true, z_c, z_t, alpha))
       total = loss + ctx.regularization("discriminator")
     ctx.apply("discriminator", tape, total)
@@ -53,10 +54,11 @@ def discriminator_step(ctx, num_negatives, alpha=1.0, with_teacher=True):
     # Why D can or cannot teach: w, the generators' mass on the true labels, and the lowest loss
     # any D could reach against them (losses/adversarial.py); d_loss near the floor at w ~ 1
     # means D sits at chance because C and T already fit these pairs.
+    u = ctx.task.true_distribution(labels)
     return {"d_loss": loss, "d_acc_true": ctx.mean_over_batch(true_acc),
             "d_acc_generated": ctx.mean_over_batch(fake_acc),
-            "d_true_mass": ctx.mean_over_batch(true_label_mass(true, generated)),
-            "d_loss_floor": ctx.mean_over_batch(discriminator_loss_floor(true, generated))}
+            "d_true_mass": ctx.mean_over_batch(true_label_mass(u, generated)),
+            "d_loss_floor": ctx.mean_over_batch(discriminator_loss_floor(u, generated))}
 
   return step
 
@@ -65,26 +67,25 @@ def generator_step(ctx, player, adv_weight, estimator, partner=None, distill_los
                    distill_weight=0.0, supervised_weight=0.0):
   """C's (or T's) update: adv_weight * adversarial term against D (gradient from `estimator`)
   + distill_weight * distillation from `partner` (inference mode) + supervised_weight * CE."""
-  gen, d = ctx.models[player], ctx.models["discriminator"]
-  other = ctx.models[partner] if partner else None
+  gen = ctx.models[player]
   prefix = "c" if player == "classifier" else "t"
 
-  def step(images, labels, seed):
+  def step(features, labels, seed):
     aug_seed, est_seed = split_seed(seed, 2)
-    x = ctx.augment_fn(images, aug_seed)
-    d_logits = d(x, training=False)
-    partner_logits = other(x, training=False) if other is not None else None
+    x = ctx.augment(features, aug_seed)
+    d_logits = ctx.call("discriminator", x, training=False)
+    partner_logits = ctx.call(partner, x, training=False) if partner else None
     with tf.GradientTape() as tape:
-      logits = gen(x, training=True)
+      logits = gen(ctx.inputs(player, x), training=True)
       adv = estimator(logits, d_logits, ctx.tau, est_seed)
       total = adv_weight * ctx.mean_over_batch(adv.surrogate) + ctx.regularization(player)
       metrics = {f"{prefix}_adversarial": ctx.mean_over_batch(adv.value)}
-      if other is not None:
+      if partner:
         distill = ctx.mean_over_batch(distill_loss(logits, partner_logits))
         total += distill_weight * distill
         metrics[f"{prefix}_distill"] = distill
       if supervised_weight:
-        supervised = ctx.mean_over_batch(cross_entropy(labels, logits))
+        supervised = ctx.mean_over_batch(ctx.task.supervised_loss(labels, logits))
         total += supervised_weight * supervised
         metrics[f"{prefix}_supervised"] = supervised
     ctx.apply(player, tape, total)

@@ -9,11 +9,13 @@ import collections
 
 import tensorflow as tf
 
+from kdgan_tf.data import views as views_lib
 from kdgan_tf.errors import UserError
 
 GamePhase = collections.namedtuple("GamePhase", ["name", "passes", "step_fn"])
 """One phase of a game epoch: `passes` passes over the n training images (floor(n/B) steps each)
-of `step_fn(images, labels, seed) -> {metric_name: scalar}`, run inside `strategy.run`.
+of `step_fn(features, labels, seed) -> {metric_name: scalar}`, run inside `strategy.run`;
+`features` is the batch's {view: tensor} dict (`StepContext.inputs` picks a player's views).
 Metrics that are losses must already be averaged over the GLOBAL batch (see `StepContext`) so
 that summing them over replicas gives the batch mean."""
 
@@ -23,13 +25,28 @@ PLAYERS = ("classifier", "teacher", "discriminator")
 class StepContext:
   """Everything a method's step functions need, built by the loop inside `strategy.scope()`."""
 
-  def __init__(self, models, optimizers, tau, num_classes, global_batch_size, augment_fn):
+  def __init__(self, models, optimizers, tau, task, global_batch_size, augment_fn, views):
     self.models = models  # {"classifier": keras.Model, ...}: only the players the method needs
     self.optimizers = optimizers  # game optimizers, same keys
     self.tau = tau  # non-trainable tf.Variable: the concrete temperature of this epoch
-    self.num_classes = num_classes
+    self.task = task  # kdgan_tf/tasks.py: supervised loss, D's true pairs, measures
+    self.num_classes = task.num_classes
     self.global_batch_size = global_batch_size
     self.augment_fn = augment_fn  # (images, seed) -> images; identity when augmentation is off
+    self.views = views  # {player: view names it reads}
+    self._augment = views_lib.augmenter(augment_fn)
+    self._select = {p: views_lib.selector(v) for p, v in views.items()}
+
+  def augment(self, features, seed):
+    """The batch's views with the image view augmented (when augmentation is on)."""
+    return self._augment(features, seed)
+
+  def inputs(self, player, features):
+    """What `player` reads of the batch: its one view's tensor, or a dict of its views."""
+    return self._select[player](features)
+
+  def call(self, player, features, training):
+    return self.models[player](self.inputs(player, features), training=training)
 
   def mean_over_batch(self, per_example):
     """Averages a [B] per-replica loss over the global batch (distribution-correct)."""

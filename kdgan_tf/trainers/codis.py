@@ -23,9 +23,11 @@ from kdgan_tf.losses import cross_entropy, kl_softened
 from kdgan_tf.trainers.base import GamePhase, Method, check_passes, split_seed
 
 
-def codistillation_loss(labels, own_logits, other_logits, distill_loss, distill_weight):
-  """Per-example terms of one codistilling player: "loss" = "hard" + weight * "distill"."""
-  hard = cross_entropy(labels, own_logits)
+def codistillation_loss(labels, own_logits, other_logits, distill_loss, distill_weight,
+                        hard_loss=cross_entropy):
+  """Per-example terms of one codistilling player: "loss" = "hard" + weight * "distill"
+  (`hard_loss`: the task's supervised loss)."""
+  hard = hard_loss(labels, own_logits)
   distill = distill_loss(own_logits, other_logits)
   return {"loss": hard + distill_weight * distill, "hard": hard, "distill": distill}
 
@@ -47,17 +49,17 @@ class CODIS(Method):
   def phases(self, ctx):
     c, t = ctx.models["classifier"], ctx.models["teacher"]
 
-    def step(images, labels, seed):
+    def step(features, labels, seed):
       (aug_seed,) = split_seed(seed, 1)
-      x = ctx.augment_fn(images, aug_seed)
-      c_target, t_target = c(x, training=False), t(x, training=False)
+      x = ctx.augment(features, aug_seed)
+      c_target, t_target = ctx.call("classifier", x, False), ctx.call("teacher", x, False)
       metrics = {}
       for player, model, target, prefix in (("classifier", c, t_target, "c"),
                                             ("teacher", t, c_target, "t")):
         with tf.GradientTape() as tape:
           terms = {k: ctx.mean_over_batch(v) for k, v in codistillation_loss(
-              labels, model(x, training=True), target, self.distill_loss,
-              self.distill_weight).items()}
+              labels, model(ctx.inputs(player, x), training=True), target, self.distill_loss,
+              self.distill_weight, hard_loss=ctx.task.supervised_loss).items()}
           total = terms["loss"] + ctx.regularization(player)
         ctx.apply(player, tape, total)
         metrics.update({f"{prefix}_{k}": v for k, v in terms.items()})

@@ -8,19 +8,20 @@ from kdgan_tf.trainers.base import split_seed
 
 def student_step(ctx, loss_fn, student="classifier", teacher="teacher"):
   """Args:
-    loss_fn: (labels [B], student_logits [B, K], teacher_logits [B, K], seed) ->
-      dict of PER-EXAMPLE [B] terms; "loss" is descended on, every term is logged.
+    loss_fn: (labels, student_logits [B, K], teacher_logits [B, K], seed, task) ->
+      dict of PER-EXAMPLE [B] terms; "loss" is descended on, every term is logged. The teacher
+      reads its own views of the batch (privileged ones included), the student only its own.
   """
-  model, frozen = ctx.models[student], ctx.models[teacher]
+  model = ctx.models[student]
 
-  def step(images, labels, seed):
+  def step(features, labels, seed):
     aug_seed, loss_seed = split_seed(seed, 2)
-    x = ctx.augment_fn(images, aug_seed)
-    teacher_logits = frozen(x, training=False)
+    x = ctx.augment(features, aug_seed)
+    teacher_logits = ctx.call(teacher, x, training=False)
     with tf.GradientTape() as tape:
-      logits = model(x, training=True)
+      logits = model(ctx.inputs(student, x), training=True)
       terms = {k: ctx.mean_over_batch(v)
-               for k, v in loss_fn(labels, logits, teacher_logits, loss_seed).items()}
+               for k, v in loss_fn(labels, logits, teacher_logits, loss_seed, ctx.task).items()}
       total = terms["loss"] + ctx.regularization(student)
     ctx.apply(student, tape, total)
     return terms

@@ -29,7 +29,8 @@ class DISTN(Method):
     self.passes = passes
 
   def phases(self, ctx):
-    def loss(labels, z, t, seed):
+    def loss(labels, z, t, seed, task):
       del seed
-      return hinton_distillation(labels, z, t, self.soft_weight, self.temperature)
+      return hinton_distillation(labels, z, t, self.soft_weight, self.temperature,
+                                 hard_loss=task.supervised_loss)
     return [GamePhase("classifier", self.passes, student_step(ctx, loss))]

@@ -23,7 +23,9 @@ import tensorflow as tf
 from kdgan_tf import metrics as run_metrics
 from kdgan_tf import outputs
 from kdgan_tf import probes
+from kdgan_tf import tasks
 from kdgan_tf.data import pipeline
+from kdgan_tf.data import views as views_lib
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.errors import CheckpointError, TrainingDivergedError, UserError
 from kdgan_tf.progress import progress_bar
@@ -85,6 +87,11 @@ def _write_operative_config(model_dir):
   outputs.atomic_write_text(path, text)
 
 
+def _summary_name(key):
+  """TensorBoard names allow no '@' (P@3 -> P_at_3)."""
+  return key.replace("@", "_at_")
+
+
 def _check_finite(values, where):
   for key, value in values.items():
     if not np.isfinite(value):
@@ -99,8 +106,11 @@ class Runner:
   def __init__(self, model_dir, method, splits, builders, strategy, seed, batch_size,
                eval_batch_size, game_epochs, tau_schedule, augment_fn, summary=True,
                init_from=None, log=print, data_fingerprint="", pretrain_cache_dir=None,
-               partner_eval_every=5, epoch_probe=None, checkpoint_every_secs=60.0):
+               partner_eval_every=5, epoch_probe=None, checkpoint_every_secs=60.0, task=None,
+               player_views=None):
     self.model_dir, self.method, self.splits = model_dir, method, splits
+    self.task = task or tasks.task_for(splits)
+    self.views = views_lib.player_views(splits, method.players, player_views)
     self.strategy, self.seed, self.batch_size = strategy, int(seed), int(batch_size)
     self.game_epochs, self.tau_schedule, self.augment_fn = game_epochs, tau_schedule, augment_fn
     self.log, self.init_from = log, init_from
@@ -117,28 +127,26 @@ class Runner:
       raise UserError(f"{method.name}: selected_player {self.selected!r} must be the classifier "
                       f"or the teacher, and one of its players {method.players}.")
     self.prefix = _PREFIX[self.selected]
-    self.n = len(splits.y_train)
+    self.n = len(splits.train)
     if self.n < self.batch_size:
       raise UserError(f"batch_size = {batch_size} is larger than n = {self.n}: lower "
                       "run_experiment.batch_size or raise n.")
     self.phases = [("pretrain", p) for p in method.players] + [(_GAME, None)]
     self.settings = {p: _settings(p) for p in method.players}
-    self.input_shape = splits.x_train.shape[1:]
     self.compiled = {}  # name -> tf.function, exposed for trace counting
-    self._train_base = pipeline.base_dataset(splits.x_train, splits.y_train)
+    self._train_base = pipeline.base_dataset(splits.train)
     self._eval_sets = {
-        name: (strategy.experimental_distribute_dataset(
-            pipeline.evaluation_batches(pipeline.base_dataset(x, y), eval_batch_size)), len(y))
-        for name, x, y in (("train", splits.x_train, splits.y_train),
-                           ("val", splits.x_val, splits.y_val),
-                           ("test", splits.x_test, splits.y_test)) if len(y)}
+        name: strategy.experimental_distribute_dataset(
+            pipeline.evaluation_batches(pipeline.base_dataset(splits.split(name)),
+                                        eval_batch_size))
+        for name in ("train", "val", "test") if len(splits.split(name))}
 
     with strategy.scope():
       self.models = {}
       for p in method.players:
         keras.utils.set_random_seed(_player_seed(seed, p))  # initialisation and dropout seeds
-        self.models[p] = builders[p](input_shape=self.input_shape,
-                                     num_classes=splits.num_classes, name=p)
+        self.models[p] = builders[p](num_classes=splits.num_classes, name=p,
+                                     **views_lib.builder_inputs(splits, self.views[p]))
       # tf.data shuffles combine their seeds with the global one: make it the same whichever
       # players were built.
       keras.utils.set_random_seed(self.seed)
@@ -212,7 +220,7 @@ class Runner:
     elif kind == _GAME and "game" in self.record:
       game = self.record["game"]
       game["epochs"] = [e for e in game.get("epochs", []) if e["epoch"] <= done]
-      game.update(run_metrics.summarize_game(game["epochs"], self.prefix))
+      game.update(self._summarize(game["epochs"]))
 
   def _save(self, force=False):
     """metrics.json every epoch, then the checkpoint when `checkpoint_every_secs` have passed
@@ -237,15 +245,15 @@ class Runner:
     strategy, counter = self.strategy, self.rng_counter
     base = tf.constant(self.seed, tf.int64)
 
-    def replica_step(images, labels, seed):
+    def replica_step(features, labels, seed):
       replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-      return step_fn(images, labels, tf.random.experimental.stateless_fold_in(seed, replica))
+      return step_fn(features, labels, tf.random.experimental.stateless_fold_in(seed, replica))
 
     def one_step(iterator):
       seed = tf.stack([base, counter.read_value()])
       counter.assign_add(1)
-      images, labels = next(iterator)
-      per_replica = strategy.run(replica_step, args=(images, labels, seed))
+      features, labels = next(iterator)
+      per_replica = strategy.run(replica_step, args=(features, labels, seed))
       return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
               for k, v in per_replica.items()}
 
@@ -261,32 +269,49 @@ class Runner:
     return run
 
   def _compile_eval(self, player):
+    """A tf.function returning `player`'s logits (inference mode) and the labels of a whole
+    split, gathered from every replica in matching order."""
     strategy, model = self.strategy, self.models[player]
-
-    def correct(images, labels):
-      predictions = tf.argmax(model(images, training=False), axis=-1, output_type=tf.int32)
-      return tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.float32))
+    select = views_lib.selector(self.views[player])
 
     @tf.function
     def run(dataset):
-      total = tf.constant(0.0)
-      for images, labels in dataset:
-        total += strategy.reduce(tf.distribute.ReduceOp.SUM,
-                                 strategy.run(correct, args=(images, labels)), axis=None)
-      return total
+      scores = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False)
+      labels = tf.TensorArray(self._train_base.element_spec[1].dtype, size=0,
+                              dynamic_size=True, infer_shape=False)
+      i = 0
+      for features, batch_labels in dataset:
+        logits = strategy.run(lambda f: model(select(f), training=False), args=(features,))
+        scores = scores.write(i, strategy.gather(logits, axis=0))
+        labels = labels.write(i, strategy.gather(batch_labels, axis=0))
+        i += 1
+      return scores.concat(), labels.concat()
 
     self.compiled[f"eval_{player}"] = run
     return run
 
   def evaluate(self, player, split):
-    """Top-1 accuracy of `player` (inference mode) on "train", "val" or "test"; None if empty."""
+    """The task's measures of `player` (inference mode) on "train", "val" or "test", e.g.
+    {"accuracy": ...} or {"P@3": ..., "MAP": ...}; None for an empty split."""
     if split not in self._eval_sets:
       return None
     fn = self.compiled.get(f"eval_{player}") or self._compile_eval(player)
-    dataset, count = self._eval_sets[split]
-    return float(fn(dataset)) / count
+    scores, labels = fn(self._eval_sets[split])
+    return self.task.evaluate(scores.numpy(), labels.numpy())
 
-  def _batches(self, batch_size, stream):
+  def _selection_value(self, measures):
+    return None if measures is None else measures[self.task.selection_metric]
+
+  def _measures_record(self, player):
+    """{"val_<metric>": ..., "test_<metric>": ...} of `player` now (pretraining summaries)."""
+    record = {}
+    for split in ("val", "test"):
+      measures = self.evaluate(player, split)
+      for metric in self.task.metric_names:
+        record[f"{split}_{metric}"] = None if measures is None else measures[metric]
+    return record
+
+  def _batches(self, batch_size, stream):  # pylint: disable=missing-function-docstring
     ds = pipeline.training_batches(self._train_base, self.n, batch_size, self.seed, stream)
     return iter(self.strategy.experimental_distribute_dataset(ds))
 
@@ -336,10 +361,10 @@ class Runner:
   def _load_pretrained(self, player, source, info, weights, **provenance):
     self.models[player].load_weights(source)
     outputs.save_weights_atomic(self.models[player], weights)
-    info.update(val_accuracy=self.evaluate(player, "val"),
-                test_accuracy=self.evaluate(player, "test"), **provenance)
-    self.log(f"{player}: pretrained weights loaded from {source} (val "
-             f"{info['val_accuracy']}, test {info['test_accuracy']})")
+    info.update(**self._measures_record(player), **provenance)
+    metric = self.task.selection_metric
+    self.log(f"{player}: pretrained weights loaded from {source} (val {metric} "
+             f"{info[f'val_{metric}']}, test {info[f'test_{metric}']})")
 
   def _pretrain(self, player):
     model, opt = self.models[player], self.pre_opts[player]
@@ -365,7 +390,9 @@ class Runner:
       return
     epochs, patience = settings["pretrain_epochs"], settings["pretrain_patience"]
     augment = self.augment_fn if settings["pretrain_augment"] else no_augment
-    fn = self._compile(f"pretrain_{player}", supervised_step(model, opt, batch_size, augment))
+    fn = self._compile(f"pretrain_{player}", supervised_step(
+        model, opt, batch_size, views_lib.augmenter(augment), self.task,
+        views_lib.selector(self.views[player])))
     first = int(self.phase_epoch)
     bar = progress_bar(range(first, epochs), desc=f"pretrain {player}", unit="epoch",
                     initial=first, total=epochs)
@@ -377,7 +404,7 @@ class Runner:
       out = {k: float(v) for k, v in fn(self._batches(batch_size, stream),
                                         tf.constant(steps)).items()}
       _check_finite(out, f"pretraining of the {player} (epoch {epoch + 1})")
-      val = self.evaluate(player, "val")
+      val = self._selection_value(self.evaluate(player, "val"))
       improved = val is not None and val > float(self.best_val)
       if improved or val is None:
         self.best_val.assign(val if val is not None else 0.0)
@@ -386,23 +413,24 @@ class Runner:
         info["best_epoch"] = epoch + 1
       else:
         self.bad_epochs.assign_add(1)
-      info["curve"].append({"epoch": epoch + 1, "loss": out["loss"], "val_accuracy": val,
+      val_key = f"val_{self.task.selection_metric}"
+      info["curve"].append({"epoch": epoch + 1, "loss": out["loss"], val_key: val,
                             "seconds": time.time() - t0})
       with self.writer.as_default(step=epoch + 1):
         tf.summary.scalar(f"pretrain_{player}/loss", out["loss"])
         if val is not None:
-          tf.summary.scalar(f"pretrain_{player}/val_accuracy", val)
+          tf.summary.scalar(f"pretrain_{player}/{_summary_name(val_key)}", val)
       if hasattr(bar, "set_postfix"):
         bar.set_postfix(loss=f"{out['loss']:.3f}", val=f"{val:.4f}" if val else "-")
       self.phase_epoch.assign(epoch + 1)
       self._save()
     if os.path.exists(weights):
       model.load_weights(weights)
-    info.update(epochs_run=len(info["curve"]), val_accuracy=self.evaluate(player, "val"),
-                test_accuracy=self.evaluate(player, "test"),
+    info.update(epochs_run=len(info["curve"]), **self._measures_record(player),
                 seconds=sum(c["seconds"] for c in info["curve"]))
-    self.log(f"pretrained {player}: best val {info['val_accuracy']} at epoch "
-             f"{info.get('best_epoch')} of {info['epochs_run']}, test {info['test_accuracy']}, "
+    metric = self.task.selection_metric
+    self.log(f"pretrained {player}: best val {metric} {info[f'val_{metric}']} at epoch "
+             f"{info.get('best_epoch')} of {info['epochs_run']}, test {info[f'test_{metric}']}, "
              f"{info['seconds']:.1f} s")
     if self.cache and os.path.exists(weights):
       summary = {k: v for k, v in info.items() if k != "curve"}
@@ -427,7 +455,9 @@ class Runner:
         if epoch % self.partner_eval_every and epoch != self.game_epochs:
           continue
       for split in ("train", "val", "test"):
-        record[f"{prefix}_{split}_accuracy"] = self.evaluate(player, split)
+        measures = self.evaluate(player, split)
+        for metric in self.task.metric_names:
+          record[f"{prefix}_{split}_{metric}"] = None if measures is None else measures[metric]
     return record
 
   def _reset_dropout_seeds(self):
@@ -443,8 +473,8 @@ class Runner:
       game["pretrained"] = dict(epoch=0, **self._evaluate_players())
     if int(self.phase_epoch) == 0:
       self._reset_dropout_seeds()
-    ctx = StepContext(self.models, self.game_opts, self.tau, self.splits.num_classes,
-                      self.batch_size, self.augment_fn)
+    ctx = StepContext(self.models, self.game_opts, self.tau, self.task, self.batch_size,
+                      self.augment_fn, self.views)
     phases = self.method.phases(ctx)
     compiled = [(ph, self._compile(f"game_{ph.name}", ph.step_fn)) for ph in phases]
     steps = self.n // self.batch_size
@@ -464,22 +494,23 @@ class Runner:
       _check_finite(entry, f"game epoch {epoch + 1}")
       entry["train_seconds"] = time.time() - t0
       if self.epoch_probe is not None:
-        entry.update(self.epoch_probe(self.models, tf.constant(self.splits.x_train), self.tau,
-                                      self.seed, epoch + 1,
-                                      labels=tf.constant(self.splits.y_train)))
+        entry.update(self.epoch_probe(
+            self.models, tf.constant(views_lib.selector(self.views["classifier"])(
+                self.splits.train.views)), self.tau, self.seed, epoch + 1,
+            labels=tf.constant(self.splits.train.labels)))
       entry.update(self._evaluate_players(epoch + 1))
       entry["seconds"] = time.time() - t0
       game["epochs"].append(entry)
-      val = entry.get(f"{self.prefix}_val_accuracy")
+      val = entry.get(f"{self.prefix}_val_{self.task.selection_metric}")
       if val is not None and val > float(self.best_val):
         self.best_val.assign(val)
         outputs.save_weights_atomic(self.models[self.selected],
                                     self._weights_path(f"best_{self.selected}"))
-      game.update(run_metrics.summarize_game(game["epochs"], self.prefix))
+      game.update(self._summarize(game["epochs"]))
       with self.writer.as_default(step=epoch + 1):
         for key, value in entry.items():
           if key != "epoch" and value is not None:
-            tf.summary.scalar(f"game/{key}", value)
+            tf.summary.scalar(f"game/{_summary_name(key)}", value)
       log(self._epoch_line(entry))
       self.phase_epoch.assign(epoch + 1)
       self._save()
@@ -487,15 +518,21 @@ class Runner:
     if os.path.exists(best):
       self.models[self.selected].load_weights(best)
 
+  def _summarize(self, epochs):
+    return run_metrics.summarize_game(epochs, self.prefix, self.task.selection_metric,
+                                      self.task.metric_names)
+
   def _epoch_line(self, e):
+    metric = self.task.selection_metric
+
     def fmt(key):
       v = e.get(key)
       return "-" if v is None else f"{v:.4f}"
     losses = " ".join(f"{k}={e[k]:.4f}" for k in e if k.endswith(("loss", "_adversarial",
                                                                    "_distill")))
     accuracies = "".join(
-        f"{prefix.upper()} val {fmt(f'{prefix}_val_accuracy')} test "
-        f"{fmt(f'{prefix}_test_accuracy')} | "
+        f"{prefix.upper()} val {metric} {fmt(f'{prefix}_val_{metric}')} test "
+        f"{fmt(f'{prefix}_test_{metric}')} | "
         for player, prefix in _PREFIX.items() if player in self.method.trained_players)
     return (f"epoch {e['epoch']:3d}/{self.game_epochs} tau={e['tau']:.3f} {losses} | "
             f"{accuracies}{e['seconds']:.1f}s")

@@ -14,12 +14,13 @@ from kdgan_tf.trainers.base import GamePhase, Method, check_passes
 from kdgan_tf.trainers.distillation_steps import student_step
 
 
-def mimic_loss(labels, student_logits, teacher_logits, hard_weight=0.0):
-  """Per-example MIMIC terms: "loss", "soft" (L2 on logits) and, if used, "hard" (CE)."""
+def mimic_loss(labels, student_logits, teacher_logits, hard_weight=0.0, hard_loss=None):
+  """Per-example MIMIC terms: "loss", "soft" (L2 on logits) and, if used, "hard" (`hard_loss`,
+  the task's supervised loss; default the cross-entropy on class ids)."""
   soft = l2_logits(student_logits, teacher_logits)
   terms = {"soft": soft, "loss": (1.0 - hard_weight) * soft}
   if hard_weight:
-    terms["hard"] = cross_entropy(labels, student_logits)
+    terms["hard"] = (hard_loss or cross_entropy)(labels, student_logits)
     terms["loss"] += hard_weight * terms["hard"]
   return terms
 
@@ -37,7 +38,7 @@ class MIMIC(Method):
     self.hard_weight, self.passes = float(hard_weight), passes
 
   def phases(self, ctx):
-    def loss(labels, z, t, seed):
+    def loss(labels, z, t, seed, task):
       del seed
-      return mimic_loss(labels, z, t, self.hard_weight)
+      return mimic_loss(labels, z, t, self.hard_weight, hard_loss=task.supervised_loss)
     return [GamePhase("classifier", self.passes, student_step(ctx, loss))]

@@ -34,7 +34,7 @@ class NOISY(Method):
     self.dropout_ratio, self.stddev, self.passes = float(dropout_ratio), float(stddev), passes
 
   def phases(self, ctx):
-    def loss(labels, z, t, seed):
-      del labels
+    def loss(labels, z, t, seed, task):
+      del labels, task
       return {"loss": noisy_loss(z, t, seed, self.dropout_ratio, self.stddev)}
     return [GamePhase("classifier", self.passes, student_step(ctx, loss))]

@@ -1,19 +1,25 @@
 """Pretraining: each player trained alone as an ordinary classifier (Algorithm 1, line 1)."""
 import tensorflow as tf
 
-from kdgan_tf.losses import cross_entropy
 from kdgan_tf.trainers.base import split_seed
 
 
-def supervised_step(model, optimizer, global_batch_size, augment_fn):
-  """A step of softmax cross-entropy plus weight decay; returns a per-replica step function."""
+def supervised_step(model, optimizer, global_batch_size, augment, task, select):
+  """A step of the task's supervised loss (softmax cross-entropy against the true label
+  distribution) plus weight decay; returns a per-replica step function.
 
-  def step(images, labels, seed):
+  Args:
+    augment: (features, seed) -> features (`views.augmenter`).
+    task: kdgan_tf/tasks.py object (its `supervised_loss`).
+    select: features -> the model's input (`views.selector`).
+  """
+
+  def step(features, labels, seed):
     (aug_seed,) = split_seed(seed, 1)
-    x = augment_fn(images, aug_seed)
+    x = select(augment(features, aug_seed))
     with tf.GradientTape() as tape:
       logits = model(x, training=True)
-      loss = tf.nn.compute_average_loss(cross_entropy(labels, logits),
+      loss = tf.nn.compute_average_loss(task.supervised_loss(labels, logits),
                                         global_batch_size=global_batch_size)
       total = loss
       if model.losses:

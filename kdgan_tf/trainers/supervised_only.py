@@ -30,7 +30,8 @@ class _Supervised(Method):
 
   def phases(self, ctx):
     step = supervised_step(ctx.models[self.player], ctx.optimizers[self.player],
-                           ctx.global_batch_size, ctx.augment_fn)
+                           ctx.global_batch_size, ctx.augment, ctx.task,
+                           lambda features: ctx.inputs(self.player, features))
     return [GamePhase(self.player, self.passes, step)]
 
 

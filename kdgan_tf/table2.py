@@ -1,0 +1,241 @@
+"""Table 2 on real tag data, offline: every method of the trainer and the tag baselines, over seeds.
+
+    python -m kdgan_tf.table2 [--quick] [--seeds=10] [--methods=kdgan,distn,...]
+        [--baselines=knn,tprop,tfeat,rexmp] [--dataset_gin=corel5k.gin] [--report_only]
+    bash run.sh table2-corel5k [same flags]
+
+The grid is seed-major (every method of seed 0, then of seed 1, ...), one model_dir per
+(method, seed) under --runs_dir; a finished run is skipped, an interrupted one resumes (the
+Table 1 driver's `execute`: claims, failures.json, driver.json with wall-clock and load). All
+runs of a seed share the pretraining cache, so C, T and D are pretrained once per seed. Every
+method gets the same recipe (gin_configs/tagrec.gin, not tuned), the same seeds and the same
+selection rule: the epoch of the best validation P@3.
+
+Baselines (kdgan_tf/tagrec/): their hyperparameters are searched once on the validation split
+(`tagrec_baselines.gin`, the same search as `python -m kdgan_tf.tagrec.evaluate`); the selected
+point is then refitted with each seed where the baseline draws random numbers (TFEAT, REXMP:
+negative bagging); KNN and TPROP draw none, so they are fitted once and marked deterministic.
+They read the inference-time view only, like the classifier. Finished baseline results are
+kept in --runs_dir/baselines/ and are not recomputed.
+
+Outputs in --results_dir: REPORT.md (generated; kdgan_tf/table2_report.py), table2.csv,
+records/ (every finished run's metrics.json, config.gin and driver.json, and every baseline
+result), fig3b_p3_per_epoch.png/.csv.
+"""
+import inspect
+import json
+import os
+import shlex
+import shutil
+import sys
+import time
+
+from absl import app
+from absl import flags
+
+import kdgan_tf  # noqa: F401  (sets the Keras backend first)
+import gin
+
+from kdgan_tf import outputs
+from kdgan_tf import reproduce
+from kdgan_tf.errors import UserError
+
+FLAGS = flags.FLAGS
+REPO = reproduce.REPO
+METHODS = ("kdgan", "supervised_c", "supervised_t", "mimic", "distn", "noisy", "codis",
+           "nagan", "kdgan_wo_gm")
+BASELINES = ("knn", "tprop", "tfeat", "rexmp")
+RECORD_FILES = ("metrics.json", "config.gin", reproduce.DRIVER_FILE)
+
+
+class Table2Run:
+  """One (method, seed) cell; the interface `reproduce.execute` trains."""
+
+  protocol, n, variant, same_as = "table2", 0, "", None
+
+  def __init__(self, method, seed, runs_dir, dataset_gin, extra_bindings=()):
+    self.method, self.seed, self.runs_dir = method, int(seed), runs_dir
+    self.dataset_gin, self.extra_bindings = dataset_gin, list(extra_bindings)
+    self.model_dir = os.path.join(runs_dir, f"{method}_s{self.seed}")
+    self.label = f"{os.path.splitext(os.path.basename(dataset_gin))[0]} {method} seed {seed}"
+
+  def gin_files(self, quick=False):
+    return [self.dataset_gin, f"{self.method}.gin"] + (["quick.gin"] if quick else [])
+
+  def bindings(self, unused_npz, extra):
+    # Outputs (weights/, saved_model/, metrics.json) do not need the resumable checkpoint.
+    return ([f"run_experiment.seed = {self.seed}", "run_experiment.keep_checkpoints = False"]
+            + self.extra_bindings + list(extra))
+
+  def finished(self):
+    return reproduce.read_finished_record(self.model_dir) is not None
+
+
+def grid(methods, seeds, runs_dir, dataset_gin):
+  return [Table2Run(m, s, runs_dir, dataset_gin) for s in range(seeds) for m in methods]
+
+
+# ----------------------------------------------------------------------------------- baselines
+def _has_seed(cls):
+  return "seed" in inspect.signature(cls.__init__).parameters
+
+
+def _draws_random_numbers(name):
+  return name in ("tfeat", "rexmp")
+
+
+def baseline_path(runs_dir, name, seed):
+  return os.path.join(runs_dir, "baselines", f"{name}_s{seed}.json")
+
+
+def run_baselines(names, seeds, runs_dir, dataset_gin, quick, extra_bindings=(), log=print):
+  """Search (seed 0) and per-seed refits of each baseline; resumable, one JSON per result."""
+  from kdgan_tf.tagrec import evaluate  # pylint: disable=g-import-not-at-top
+  todo = [(n, s) for n in names for s in (range(seeds) if _draws_random_numbers(n) else [0])
+          if not os.path.exists(baseline_path(runs_dir, n, s))]
+  if not todo:
+    return
+  os.makedirs(os.path.join(runs_dir, "baselines"), exist_ok=True)
+  gin.clear_config()
+  try:
+    evaluate._parse([dataset_gin, "tagrec_baselines.gin"], list(extra_bindings))  # pylint: disable=protected-access
+    splits = gin.query_parameter("evaluate_baselines.dataset_fn").scoped_configurable_fn()
+    spaces = dict(gin.query_parameter("evaluate_baselines.search_spaces") or {})
+    if quick:  # the machinery only: the first point of each search space
+      spaces = {k: {p: list(v)[:1] for p, v in space.items()} for k, space in spaces.items()}
+    with gin.unlock_config():
+      gin.bind_parameter("evaluate_baselines.search_spaces", spaces)
+    for name in names:
+      if os.path.exists(baseline_path(runs_dir, name, 0)):
+        selected = outputs.read_json(baseline_path(runs_dir, name, 0))
+      else:
+        started = time.time()
+        _, _, rows = evaluate.evaluate_baselines(dataset_fn=lambda: splits, methods=[name],
+                                                 log=lambda message: None)
+        selected = dict(rows[0], seed=0, wall_seconds=time.time() - started,
+                        deterministic=not _draws_random_numbers(name))
+        outputs.write_json(baseline_path(runs_dir, name, 0), selected)
+        log(f"{name}: searched on validation, selected {selected['params']} "
+            f"({selected['wall_seconds']:.0f} s)")
+      for seed in range(1, seeds) if _draws_random_numbers(name) else []:
+        path = baseline_path(runs_dir, name, seed)
+        if os.path.exists(path):
+          continue
+        cls = evaluate.baseline_class(name)
+        params = dict(json.loads(selected["params"]), **({"seed": seed} if _has_seed(cls) else {}))
+        started = time.time()
+        _, test, fit_s, score_s = evaluate.fit_and_measure(name, cls, params, splits.train,
+                                                           splits.test)
+        outputs.write_json(path, dict(method=name, params=json.dumps(params, sort_keys=True),
+                                      seed=seed, fit_seconds=fit_s, score_seconds=score_s,
+                                      wall_seconds=time.time() - started, deterministic=False,
+                                      **test))
+        log(f"{name} seed {seed}: refitted ({time.time() - started:.0f} s)")
+  finally:
+    gin.clear_config()
+
+
+# ------------------------------------------------------------------------------------- records
+def archive(runs_dir, results_dir):
+  """Copies every finished run's record files and every baseline result into results_dir."""
+  records = os.path.join(results_dir, "records")
+  if not os.path.isdir(runs_dir):
+    return
+  for name in sorted(os.listdir(runs_dir)):
+    folder = os.path.join(runs_dir, name)
+    if name == "baselines":
+      target = os.path.join(records, "baselines")
+      os.makedirs(target, exist_ok=True)
+      for f in os.listdir(folder):
+        shutil.copy2(os.path.join(folder, f), os.path.join(target, f))
+    elif reproduce.read_finished_record(folder) is not None:
+      os.makedirs(os.path.join(records, name), exist_ok=True)
+      for f in RECORD_FILES:
+        if os.path.exists(os.path.join(folder, f)):
+          shutil.copy2(os.path.join(folder, f), os.path.join(records, name, f))
+
+
+def load_records(results_dir):
+  """({(method, seed): metrics record}, {(baseline, seed): result}, {(method, seed): driver})."""
+  records = os.path.join(results_dir, "records")
+  runs, baselines, drivers = {}, {}, {}
+  if not os.path.isdir(records):
+    return runs, baselines, drivers
+  for name in sorted(os.listdir(records)):
+    folder = os.path.join(records, name)
+    if name == "baselines":
+      for f in sorted(os.listdir(folder)):
+        result = outputs.read_json(os.path.join(folder, f))
+        baselines[(result["method"], int(result["seed"]))] = result
+      continue
+    record = outputs.read_json(os.path.join(folder, "metrics.json"), default=None)
+    if record and record.get("finished"):
+      key = (record["method"], int(record["seed"]))
+      runs[key] = record
+      drivers[key] = outputs.read_json(os.path.join(folder, reproduce.DRIVER_FILE), default=None)
+  return runs, baselines, drivers
+
+
+# ----------------------------------------------------------------------------------------- CLI
+def define_flags():
+  flags.DEFINE_boolean("quick", False, "Tiny players and a few epochs (quick.gin) and one point "
+                       "per baseline search: checks the machinery; numbers mean nothing.")
+  flags.DEFINE_integer("seeds", 10, "Seeds 0 .. seeds-1 of every method.")
+  flags.DEFINE_list("methods", list(METHODS), "Trainer methods (gin_configs/<method>.gin).")
+  flags.DEFINE_list("baselines", list(BASELINES), "Tag baselines (kdgan_tf/tagrec/).")
+  flags.DEFINE_string("dataset_gin", "corel5k.gin", "The dataset's gin file (tagrec recipe).")
+  flags.DEFINE_string("runs_dir", None, "Run folders (default runs/table2_<dataset>).")
+  flags.DEFINE_string("results_dir", None, "Report, CSV, records (default "
+                      "results/table2_<dataset>; with --quick, <runs_dir>/results).")
+  flags.DEFINE_multi_string("gin_bindings", [], "Added to every run and to the baselines' data.")
+  flags.DEFINE_integer("max_runs", 0, "Stop after this many trainings (0: no limit).")
+  flags.DEFINE_boolean("report_only", False, "Train nothing: regenerate the report from "
+                       "results_dir/records.")
+  flags.DEFINE_string("mnist_diagnosis_dir", os.path.join(REPO, "results", "d_diagnosis"),
+                      "KDGAN MNIST records whose per-epoch D loss, w and floor go beside "
+                      "Corel5k's in the report (benchmarks/d_diagnosis.py writes them).")
+
+
+def main(argv):
+  del argv
+  if not FLAGS["verbosity"].present:
+    from absl import logging  # pylint: disable=g-import-not-at-top
+    logging.set_verbosity(logging.WARNING)  # keep library INFO chatter out of the progress
+  from kdgan_tf import table2_report  # pylint: disable=g-import-not-at-top
+  dataset = os.path.splitext(os.path.basename(FLAGS.dataset_gin))[0]
+  runs_dir = FLAGS.runs_dir or os.path.join(REPO, "runs", f"table2_{dataset}")
+  results_dir = FLAGS.results_dir or (os.path.join(runs_dir, "results") if FLAGS.quick else
+                                      os.path.join(REPO, "results", f"table2_{dataset}"))
+  command = "python -m kdgan_tf.table2 " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+  try:
+    unknown = sorted(set(FLAGS.methods) - set(METHODS)) + sorted(
+        set(FLAGS.baselines) - set(BASELINES))
+    if unknown:
+      raise UserError(f"unknown methods or baselines {unknown}; choose from {list(METHODS)} "
+                      f"and {list(BASELINES)}.")
+    if not FLAGS.report_only:
+      error = reproduce.check_same_bindings(runs_dir, FLAGS.gin_bindings)
+      if error:
+        raise UserError(error)
+      runs = grid(FLAGS.methods, FLAGS.seeds, runs_dir, FLAGS.dataset_gin)
+      failures = reproduce.execute(runs, FLAGS.quick, None, FLAGS.gin_bindings,
+                                   max_runs=FLAGS.max_runs)
+      reproduce.record_failures(runs_dir, failures)
+      run_baselines(FLAGS.baselines, FLAGS.seeds, runs_dir, FLAGS.dataset_gin, FLAGS.quick,
+                    FLAGS.gin_bindings)
+      archive(runs_dir, results_dir)
+    runs, baselines, drivers = load_records(results_dir)
+    if not runs and not baselines:
+      raise UserError(f"no finished runs in {results_dir}/records: train some first.")
+    text = table2_report.write(results_dir, dataset, runs, baselines, drivers, command,
+                               FLAGS.quick, FLAGS.mnist_diagnosis_dir)
+  except UserError as e:
+    print(f"kdgan_tf.table2: error: {str(e).splitlines()[0]}", file=sys.stderr)
+    sys.exit(2)
+  print(text.split("\n## ", 2)[1] if "\n## " in text else text)
+  print(f"written: {results_dir}/REPORT.md, table2.csv, fig3b_p3_per_epoch.png/.csv")
+
+
+if __name__ == "__main__":
+  define_flags()
+  app.run(main)
