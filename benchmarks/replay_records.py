@@ -12,6 +12,7 @@ test accuracy of both; exits 1 if any differ. Needs the data of the records (TFD
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -45,6 +46,10 @@ def main():
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--methods", default=",".join(ORDER))
   parser.add_argument("--runs_dir", default=os.path.join(REPO, "runs", "replay"))
+  parser.add_argument("--archive_to", default=None,
+                      help="Copy each replayed run's metrics.json and config.gin here (e.g. "
+                      "results/d_diagnosis: the replay also logs D's loss floor and w, which the "
+                      "Table 2 report shows beside Corel5k's).")
   args = parser.parse_args()
   records = os.path.join(REPO, "results", "table1_mnist", "records", args.protocol,
                          f"mnist_n{args.n}")
@@ -62,6 +67,11 @@ def main():
     new = json.load(open(os.path.join(model_dir, "metrics.json")))
     count = differences(old, new)
     failed |= count > 0
+    if args.archive_to:
+      target = os.path.join(args.archive_to, f"{args.protocol}_mnist_n{args.n}", name)
+      os.makedirs(target, exist_ok=True)
+      for f in ("metrics.json", "config.gin"):
+        shutil.copy2(os.path.join(model_dir, f), os.path.join(target, f))
     print(f"{args.protocol} n = {args.n} {name}: {count} numbers differ; selected test accuracy "
           f"record {old['game']['selected']['test_accuracy']}, now "
           f"{new['game']['selected']['test_accuracy']}", flush=True)

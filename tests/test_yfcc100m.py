@@ -266,3 +266,32 @@ def test_bad_metadata_and_too_few_photos(tmp_path):
   with pytest.raises(UserError, match="usable photos"):
     yfcc100m.load_yfcc100m(tiny_config("tiny_big", num_train=200), data_dir=str(tmp_path / "b"),
                            manual_dir=good)
+
+
+def test_kdgan_with_the_lstm_text_teacher_end_to_end(npz_build, tmp_path):
+  """The builder's output -> KDGAN (T and D read fc7 features and the title + description
+  tokens through an LSTM) -> an exported classifier that takes image features only."""
+  import gin  # pylint: disable=g-import-not-at-top
+  from kdgan_tf import experiment  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.config import parse_config  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.export.tflite import SIGNATURE, _interpreter  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  try:
+    parse_config(["yfcc100m.gin", "kdgan.gin"], [
+        "run_experiment.game_epochs = 1", "run_experiment.batch_size = 5",
+        "classifier/player_settings.pretrain_epochs = 1",
+        "teacher/player_settings.pretrain_epochs = 1",
+        "discriminator/player_settings.pretrain_epochs = 1", "mlp_classifier.hidden_units = (8,)",
+        "privileged_scorer.projection_units = 8", "privileged_scorer.hidden_units = (8,)",
+        "privileged_scorer.embedding_dim = 4", "KDGAN.num_negatives = 2", "KDGAN.d_passes = 1",
+        "concrete_pathwise.num_samples = 2"])
+    record = experiment.run_experiment(str(tmp_path / "kdgan"), log=lambda m: None,
+                                       dataset_fn=lambda: npz_build["splits"])
+  finally:
+    gin.clear_config()
+  assert record["finished"] and record["dataset"].startswith("yfcc100m_")
+  assert record["player_views"] == {"classifier": ["image"], "teacher": ["image", "text"],
+                                    "discriminator": ["image", "text"]}
+  signature = _interpreter(str(tmp_path / "kdgan" / "classifier.tflite")).get_signature_list()
+  assert signature[SIGNATURE]["inputs"] == ["images"]
+  assert record["export"]["tflite_agreement"] >= 0.999
