@@ -13,18 +13,22 @@ import os
 import statistics
 import sys
 
-COLUMNS = (("pretrained C", ("game", "pretrained", "c_test_accuracy")),
-           ("val at selected", ("game", "selected", "val_accuracy")),
-           ("selected (val)", ("game", "selected", "test_accuracy")),
+COLUMNS = (("pretrained C", ("game", "pretrained", "c_test_{metric}")),
+           ("val at selected", ("game", "selected", "val_{metric}")),
+           ("selected (val)", ("game", "selected", "test_{metric}")),
            ("epoch", ("game", "selected", "epoch")),
-           ("last", ("game", "last", "test_accuracy")),
-           ("best test [authors]", ("game", "authors_protocol", "test_accuracy")),
-           ("pretrained T", ("game", "pretrained", "t_test_accuracy")))
+           ("last", ("game", "last", "test_{metric}")),
+           ("best test [authors]", ("game", "authors_protocol", "test_{metric}")),
+           ("pretrained T", ("game", "pretrained", "t_test_{metric}")))
+"""Paths into metrics.json; {metric} is the run's selection metric (accuracy, or P@3 for tags)."""
 
 
 def get_path(record, path):
-  """record[path[0]][path[1]]...; None where a key is missing."""
+  """record[path[0]][path[1]]...; None where a key is missing. "{metric}" in a key is the
+  record's selection metric."""
+  metric = record.get("selection_metric", "accuracy") if isinstance(record, dict) else ""
   for key in path:
+    key = key.format(metric=metric)
     if not isinstance(record, dict) or key not in record:
       return None
     record = record[key]
@@ -93,10 +97,10 @@ def method_rows(records, paper):
   for key in sorted(groups, key=order):
     runs = groups[key]
     prefix = "t" if runs[0].get("selected_player") == "teacher" else "c"
-    pretrained = mean_std([get_path(r, ("game", "pretrained", f"{prefix}_test_accuracy"))
+    pretrained = mean_std([get_path(r, ("game", "pretrained", prefix + "_test_{metric}"))
                            for r in runs])
-    honest = mean_std([get_path(r, ("game", "selected", "test_accuracy")) for r in runs])
-    best = mean_std([get_path(r, ("game", "authors_protocol", "test_accuracy")) for r in runs])
+    honest = mean_std([get_path(r, ("game", "selected", "test_{metric}")) for r in runs])
+    best = mean_std([get_path(r, ("game", "authors_protocol", "test_{metric}")) for r in runs])
     game_s = mean_std([sum(e["seconds"] for e in get_path(r, ("game", "epochs")) or [])
                        for r in runs])
     pre_s = mean_std([sum(p.get("seconds", 0.0) for p in (r.get("pretrain") or {}).values())

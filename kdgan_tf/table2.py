@@ -49,15 +49,21 @@ RECORD_FILES = ("metrics.json", "config.gin", reproduce.DRIVER_FILE)
 
 
 class Table2Run:
-  """One (method, seed) cell; the interface `reproduce.execute` trains."""
+  """One (method, seed) cell, or a Figure 5 point (`sweep` = (param, value)); the interface
+  `reproduce.execute` trains."""
 
   protocol, n, variant, same_as = "table2", 0, "", None
 
-  def __init__(self, method, seed, runs_dir, dataset_gin, extra_bindings=()):
+  def __init__(self, method, seed, runs_dir, dataset_gin, sweep=None):
     self.method, self.seed, self.runs_dir = method, int(seed), runs_dir
-    self.dataset_gin, self.extra_bindings = dataset_gin, list(extra_bindings)
-    self.model_dir = os.path.join(runs_dir, f"{method}_s{self.seed}")
-    self.label = f"{os.path.splitext(os.path.basename(dataset_gin))[0]} {method} seed {seed}"
+    self.dataset_gin, self.sweep = dataset_gin, sweep
+    self.extra_bindings = [f"KDGAN.{sweep[0]} = {sweep[1]!r}"] if sweep else []
+    name = f"{method}_sweep_{sweep[0]}_{sweep[1]!r}_s{self.seed}" if sweep else (
+        f"{method}_s{self.seed}")
+    self.model_dir = os.path.join(runs_dir, name)
+    point = f" {sweep[0]} = {sweep[1]!r}" if sweep else ""
+    self.label = (f"{os.path.splitext(os.path.basename(dataset_gin))[0]} {method}{point} "
+                  f"seed {seed}")
 
   def gin_files(self, quick=False):
     return [self.dataset_gin, f"{self.method}.gin"] + (["quick.gin"] if quick else [])
@@ -73,6 +79,20 @@ class Table2Run:
 
 def grid(methods, seeds, runs_dir, dataset_gin):
   return [Table2Run(m, s, runs_dir, dataset_gin) for s in range(seeds) for m in methods]
+
+
+# Figure 5: each of alpha, beta, gamma over the paper's search ranges (section 4: alpha in
+# [0, 1], beta in [0.001, 1000], gamma in [0.0001, 100]), the others at tagrec.gin's values;
+# the point at tagrec.gin's own value is the grid's KDGAN run of that seed.
+SWEEP = {"alpha": (0.1, 0.3, 0.7, 0.9), "beta": (0.01, 0.1, 1.0, 10.0, 100.0),
+         "gamma": (0.0001, 0.001, 0.1, 1.0, 10.0)}
+SWEEP_QUICK = {"alpha": (0.1,), "beta": (10.0,), "gamma": (1.0,)}
+
+
+def sweep_grid(seeds, runs_dir, dataset_gin, quick=False):
+  points = SWEEP_QUICK if quick else SWEEP
+  return [Table2Run("kdgan", s, runs_dir, dataset_gin, sweep=(p, v)) for s in range(seeds)
+          for p, values in points.items() for v in values]
 
 
 # ----------------------------------------------------------------------------------- baselines
@@ -156,11 +176,12 @@ def archive(runs_dir, results_dir):
 
 
 def load_records(results_dir):
-  """({(method, seed): metrics record}, {(baseline, seed): result}, {(method, seed): driver})."""
+  """({(method, seed): metrics record}, {(baseline, seed): result}, {(method, seed): driver},
+  {(param, value, seed): Figure 5 record})."""
   records = os.path.join(results_dir, "records")
-  runs, baselines, drivers = {}, {}, {}
+  runs, baselines, drivers, sweeps = {}, {}, {}, {}
   if not os.path.isdir(records):
-    return runs, baselines, drivers
+    return runs, baselines, drivers, sweeps
   for name in sorted(os.listdir(records)):
     folder = os.path.join(records, name)
     if name == "baselines":
@@ -169,11 +190,14 @@ def load_records(results_dir):
         baselines[(result["method"], int(result["seed"]))] = result
       continue
     record = outputs.read_json(os.path.join(folder, "metrics.json"), default=None)
-    if record and record.get("finished"):
+    if record and record.get("finished") and "_sweep_" in name:
+      param, value = name.split("_sweep_", 1)[1].rsplit("_s", 1)[0].split("_", 1)
+      sweeps[(param, float(value), int(record["seed"]))] = record
+    elif record and record.get("finished"):
       key = (record["method"], int(record["seed"]))
       runs[key] = record
       drivers[key] = outputs.read_json(os.path.join(folder, reproduce.DRIVER_FILE), default=None)
-  return runs, baselines, drivers
+  return runs, baselines, drivers, sweeps
 
 
 # ----------------------------------------------------------------------------------------- CLI
@@ -189,6 +213,8 @@ def define_flags():
                       "results/table2_<dataset>; with --quick, <runs_dir>/results).")
   flags.DEFINE_multi_string("gin_bindings", [], "Added to every run and to the baselines' data.")
   flags.DEFINE_integer("max_runs", 0, "Stop after this many trainings (0: no limit).")
+  flags.DEFINE_integer("figure5_seeds", 0, "Seeds of the Figure 5 sweep of alpha, beta, gamma "
+                       "(KDGAN runs; 0: no sweep). Trained after the grid.")
   flags.DEFINE_boolean("report_only", False, "Train nothing: regenerate the report from "
                        "results_dir/records.")
   flags.DEFINE_string("mnist_diagnosis_dir", os.path.join(REPO, "results", "d_diagnosis"),
@@ -217,18 +243,19 @@ def main(argv):
       error = reproduce.check_same_bindings(runs_dir, FLAGS.gin_bindings)
       if error:
         raise UserError(error)
-      runs = grid(FLAGS.methods, FLAGS.seeds, runs_dir, FLAGS.dataset_gin)
+      runs = grid(FLAGS.methods, FLAGS.seeds, runs_dir, FLAGS.dataset_gin) + sweep_grid(
+          FLAGS.figure5_seeds, runs_dir, FLAGS.dataset_gin, FLAGS.quick)
       failures = reproduce.execute(runs, FLAGS.quick, None, FLAGS.gin_bindings,
                                    max_runs=FLAGS.max_runs)
       reproduce.record_failures(runs_dir, failures)
       run_baselines(FLAGS.baselines, FLAGS.seeds, runs_dir, FLAGS.dataset_gin, FLAGS.quick,
                     FLAGS.gin_bindings)
       archive(runs_dir, results_dir)
-    runs, baselines, drivers = load_records(results_dir)
+    runs, baselines, drivers, sweeps = load_records(results_dir)
     if not runs and not baselines:
       raise UserError(f"no finished runs in {results_dir}/records: train some first.")
     text = table2_report.write(results_dir, dataset, runs, baselines, drivers, command,
-                               FLAGS.quick, FLAGS.mnist_diagnosis_dir)
+                               FLAGS.quick, FLAGS.mnist_diagnosis_dir, sweeps)
   except UserError as e:
     print(f"kdgan_tf.table2: error: {str(e).splitlines()[0]}", file=sys.stderr)
     sys.exit(2)

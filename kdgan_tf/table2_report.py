@@ -8,6 +8,7 @@ import datetime
 import math
 import os
 import platform
+import re
 import statistics
 
 from kdgan_tf import figures
@@ -198,7 +199,68 @@ def fig3b(runs, results_dir):
   return "fig3b_p3_per_epoch.png"
 
 
-def write(results_dir, dataset, runs, baselines, drivers, command, quick, mnist_folder=None):
+def _default_weight(results_dir, param):
+  """KDGAN's value of `param` in the grid's runs (from an archived config.gin), or None."""
+  records = os.path.join(results_dir, "records")
+  for name in sorted(os.listdir(records)) if os.path.isdir(records) else []:
+    path = os.path.join(records, name, "config.gin")
+    if name.startswith("kdgan_s") and os.path.exists(path):
+      match = re.search(rf"^KDGAN\.{param} = (\S+)$", open(path).read(), re.M)
+      if match:
+        return float(match.group(1))
+  return None
+
+
+def fig5(runs, sweeps, results_dir):
+  """Validation and test P@3 of KDGAN against each of alpha, beta, gamma; the point at the
+  recipe's own value is the grid's KDGAN run of the same seeds. Returns (lines, png name)."""
+  if not sweeps:
+    return [], None
+  seeds = sorted({s for _, _, s in sweeps})
+  csv_rows, data = [], {}
+  for param in sorted({p for p, _, _ in sweeps}):
+    points = {v: [r for (p, v2, s), r in sweeps.items() if p == param and v2 == v]
+              for v in {v for p, v, _ in sweeps if p == param}}
+    default = _default_weight(results_dir, param)
+    if default is not None:
+      points[default] = [runs[("kdgan", s)] for s in seeds if ("kdgan", s) in runs]
+    data[param] = {}
+    for value in sorted(points):
+      measures = [run_measures(r) for r in points[value]]
+      val = mean_std([r["game"]["selected"].get("val_P@3") for r in points[value]])
+      test = mean_std([m["P@3"] for m in measures])
+      data[param][value] = (val, test)
+      csv_rows.append({"param": param, "value": value, "default": value == default,
+                       "val_P@3_mean": val and val[0], "test_P@3_mean": test and test[0],
+                       "test_P@3_std": test and test[1], "runs": test and test[2]})
+  outputs.write_csv(os.path.join(results_dir, "fig5_weights_p3.csv"), csv_rows)
+  plt = figures._pyplot()  # pylint: disable=protected-access
+  fig, axes = plt.subplots(1, len(data), figsize=(4 * len(data), 3.5), sharey=True)
+  for ax, (param, by_value) in zip(list(getattr(axes, "flat", [axes])), sorted(data.items())):
+    values = [v for v in sorted(by_value) if by_value[v][1]]
+    for index, split in ((0, "validation"), (1, "test")):
+      ax.plot(values, [by_value[v][index][0] for v in values], marker="o", label=split)
+    if param != "alpha":
+      ax.set_xscale("log")
+    ax.set_xlabel(param)
+  axes_list = list(getattr(axes, "flat", [axes]))
+  axes_list[0].set_ylabel("P@3 of C")
+  axes_list[0].legend()
+  figures._save(plt, fig, os.path.join(results_dir, "fig5_weights_p3.png"))  # pylint: disable=protected-access
+  lines = [f"KDGAN with one weight changed at a time ({len(seeds)} seed(s): {seeds}); the "
+           "recipe's own value is the grid's KDGAN run (marked *). Selected on validation "
+           "P@3, test P@3 there.", "", "| weight | value | validation P@3 | test P@3 |",
+           "|---|---|---|---|"]
+  for param, by_value in sorted(data.items()):
+    default = _default_weight(results_dir, param)
+    for value, (val, test) in sorted(by_value.items()):
+      lines.append(f"| {param} | {value:g}{' *' if value == default else ''} | {_fmt(val)} | "
+                   f"{_fmt(test)} |")
+  return lines, "fig5_weights_p3.png"
+
+
+def write(results_dir, dataset, runs, baselines, drivers, command, quick, mnist_folder=None,
+          sweeps=None):
   """Writes REPORT.md and table2.csv into results_dir; returns the report text."""
   os.makedirs(results_dir, exist_ok=True)
   table_rows = rows(runs, baselines)
@@ -251,6 +313,10 @@ def write(results_dir, dataset, runs, baselines, drivers, command, quick, mnist_
   if figure:
     lines += ["", "## Figure 3b", "", f"![Figure 3b]({figure}) (`fig3b_p3_per_epoch.csv`: "
               "validation and test P@3 of C per game epoch, mean ± std over seeds)."]
+  fig5_lines, fig5_png = fig5(runs, sweeps or {}, results_dir)
+  lines += ["", "## Figure 5", ""] + (
+      fig5_lines + ["", f"![Figure 5]({fig5_png}) (`fig5_weights_p3.csv`)."] if fig5_png else
+      ["Not run yet: `bash run.sh table2-corel5k --figure5_seeds=N` trains the sweep."])
   text = "\n".join(lines) + "\n"
   outputs.atomic_write_text(os.path.join(results_dir, "REPORT.md"), text)
   return text

@@ -14,10 +14,10 @@ def test_table2_quick_end_to_end(tmp_path):
           "--methods=kdgan,supervised_c,nagan", "--baselines=knn,tprop",
           f"--runs_dir={runs_dir}", f"--gin_bindings=load_corel5k.path = '{path}'",
           "--gin_bindings=load_corel5k.validation_size = 20",
-          "--gin_bindings=run_experiment.batch_size = 10"]
+          "--gin_bindings=run_experiment.batch_size = 10", "--figure5_seeds=1"]
   first = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
   assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
-  assert first.stdout.count(": done") == 6
+  assert first.stdout.count(": done") == 6 + 3  # the grid, then one sweep point per weight
   results = runs_dir / "results"
   report = (results / "REPORT.md").read_text()
   assert "QUICK SMOKE RUN" in report and "no column here" in report
@@ -28,7 +28,9 @@ def test_table2_quick_end_to_end(tmp_path):
                                           if l.startswith("| KNN |"))
   assert "| KDGAN minus | P@3 |" in report and "| SUPERVISED-C |" in report
   assert "D's best loss given w" in report and "| 1 |" in report
-  for name in ("table2.csv", "fig3b_p3_per_epoch.png", "fig3b_p3_per_epoch.csv"):
+  assert "| alpha | 0.5 * |" in report and "| beta | 10 |" in report
+  for name in ("table2.csv", "fig3b_p3_per_epoch.png", "fig3b_p3_per_epoch.csv",
+               "fig5_weights_p3.png", "fig5_weights_p3.csv"):
     assert (results / name).exists(), name
   assert (results / "records" / "kdgan_s1" / "metrics.json").exists()
   assert (results / "records" / "baselines" / "tprop_s0.json").exists()

@@ -8,7 +8,6 @@ were); a player with several gets a dict {view: array} and its builder receives
 `input_shape={view: shape}` and, for token views, `vocabulary_sizes={view: V}`.
 """
 import numpy as np
-import tensorflow as tf
 
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.data.splits import is_token_view
@@ -91,7 +90,3 @@ def as_numpy_inputs(split, views):
   if len(views) == 1:
     return np.asarray(split.views[views[0]])
   return {v: np.asarray(split.views[v]) for v in views}
-
-
-def as_tensor(value):
-  return tf.nest.map_structure(tf.constant, value)
