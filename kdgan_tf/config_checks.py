@@ -231,7 +231,8 @@ def _resolve_macro(value, depth=0):
 
 def bound_values():
   """Yields (binding as written, 'configurable.param', value) for every parsed gin binding."""
-  for (scope, selector), params in sorted(gin.config._CONFIG.items()):  # pylint: disable=protected-access
+  config = gin.config._CONFIG  # pylint: disable=protected-access
+  for (scope, selector), params in sorted(config.items()):
     name = selector.rsplit(".", 1)[-1]
     for param, value in sorted(params.items()):
       shown = f"{scope + '/' if scope else ''}{name}.{param}"

@@ -28,7 +28,8 @@ def _requirement_class():
     from packaging.requirements import Requirement  # pylint: disable=g-import-not-at-top
   except ImportError:
     try:  # pip vendors packaging: present in any venv that has pip
-      from pip._vendor.packaging.requirements import Requirement  # pylint: disable=g-import-not-at-top
+      from pip._vendor.packaging import requirements  # pylint: disable=g-import-not-at-top
+      Requirement = requirements.Requirement  # pylint: disable=invalid-name
     except ImportError:
       return None
   return Requirement

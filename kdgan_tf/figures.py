@@ -128,7 +128,7 @@ def write_fig4(points, folder):
   outputs.write_csv(os.path.join(folder, "fig4.csv"),
                     [dict(zip(fields, (param,) + row)) for param, rows in data.items()
                      for row in rows], fields)
-  plt = _pyplot()
+  plt = pyplot()
   params = [p for p in ("alpha", "beta", "gamma") if p in data]
   fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 3.5), squeeze=False)
   for ax, param in zip(axes[0], params):
@@ -145,7 +145,7 @@ def write_fig4(points, folder):
   axes[0][0].set_ylabel("accuracy at the selected epoch (%)")
   axes[0][0].legend()
   fig.tight_layout()
-  _save(plt, fig, os.path.join(folder, "fig4.png"))
+  save_figure(plt, fig, os.path.join(folder, "fig4.png"))
   return data
 
 
@@ -173,7 +173,7 @@ def write_fig7(records, folder):
                     [{"source": k, "epoch": e, "mean": mu, "std": sd, "runs": n}
                      for k, curve in data.items() for e, mu, sd, n in curve],
                     ["source", "epoch", "mean", "std", "runs"])
-  plt = _pyplot()
+  plt = pyplot()
   sources = [k for k in FIG7_SOURCES if k in data]
   relative = {k: [(v[0], v[1] / q[1]) for v, q in zip(data[k], data[squared_mean_key(k)])
                   if q[1] > 0 and v[0] == q[0]]
@@ -203,7 +203,7 @@ def write_fig7(records, folder):
     ax.set_title("Relative to the gradient's size")
     ax.grid(alpha=0.3)
   fig.tight_layout()
-  _save(plt, fig, os.path.join(folder, "fig7.png"))
+  save_figure(plt, fig, os.path.join(folder, "fig7.png"))
   return data
 
 
@@ -234,7 +234,7 @@ def read_fig7_csv(folder):
   return out
 
 
-def _pyplot():
+def pyplot():
   """matplotlib without a display (imported lazily: only the figure commands need it)."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
@@ -242,7 +242,7 @@ def _pyplot():
   return plt
 
 
-def _save(plt, fig, path):
+def save_figure(plt, fig, path):
   """Atomic PNG write: a killed run never leaves half a figure."""
   tmp = path[:-4] + ".tmp.png"
   fig.savefig(tmp, dpi=120)
@@ -253,7 +253,7 @@ def _save(plt, fig, path):
 def _plot_fig3a(data, path):
   """Top row: the whole range (a collapsing NaGAN seed shows); bottom row: the KDGAN
   variants alone, zoomed on their band, where their differences are tenths of a point."""
-  plt = _pyplot()
+  plt = pyplot()
   fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
   for r, row in enumerate(axes):
     for ax, split in zip(row, ("val", "test")):
@@ -280,7 +280,7 @@ def _plot_fig3a(data, path):
     ax.set_ylabel("accuracy (%)")
   axes[0][0].legend()
   fig.tight_layout()
-  _save(plt, fig, path)
+  save_figure(plt, fig, path)
 
 
 def summary_markdown(fig3a, fig4, fig7, folder, read_back=()):

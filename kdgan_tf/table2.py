@@ -118,7 +118,8 @@ def run_baselines(names, seeds, runs_dir, dataset_gin, quick, extra_bindings=(),
   os.makedirs(os.path.join(runs_dir, "baselines"), exist_ok=True)
   gin.clear_config()
   try:
-    evaluate._parse([dataset_gin, "tagrec_baselines.gin"], list(extra_bindings))  # pylint: disable=protected-access
+    parse = evaluate._parse  # pylint: disable=protected-access  (registers the baselines)
+    parse([dataset_gin, "tagrec_baselines.gin"], list(extra_bindings))
     splits = gin.query_parameter("evaluate_baselines.dataset_fn").scoped_configurable_fn()
     spaces = dict(gin.query_parameter("evaluate_baselines.search_spaces") or {})
     if quick:  # the machinery only: the first point of each search space

@@ -182,7 +182,7 @@ def fig3b(runs, results_dir):
   if not data:
     return None
   outputs.write_csv(os.path.join(results_dir, "fig3b_p3_per_epoch.csv"), csv_rows)
-  plt = figures._pyplot()  # pylint: disable=protected-access
+  plt = figures.pyplot()
   fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
   for ax, split in zip(axes, ("val", "test")):
     for method, d in data.items():
@@ -195,7 +195,7 @@ def fig3b(runs, results_dir):
     ax.set_title(f"{'validation' if split == 'val' else 'test'} P@3")
     ax.set_xlabel("game epoch")
   axes[0].legend()
-  figures._save(plt, fig, os.path.join(results_dir, "fig3b_p3_per_epoch.png"))  # pylint: disable=protected-access
+  figures.save_figure(plt, fig, os.path.join(results_dir, "fig3b_p3_per_epoch.png"))
   return "fig3b_p3_per_epoch.png"
 
 
@@ -234,7 +234,7 @@ def fig5(runs, sweeps, results_dir):
                        "val_P@3_mean": val and val[0], "test_P@3_mean": test and test[0],
                        "test_P@3_std": test and test[1], "runs": test and test[2]})
   outputs.write_csv(os.path.join(results_dir, "fig5_weights_p3.csv"), csv_rows)
-  plt = figures._pyplot()  # pylint: disable=protected-access
+  plt = figures.pyplot()
   fig, axes = plt.subplots(1, len(data), figsize=(4 * len(data), 3.5), sharey=True)
   for ax, (param, by_value) in zip(list(getattr(axes, "flat", [axes])), sorted(data.items())):
     values = [v for v in sorted(by_value) if by_value[v][1]]
@@ -246,7 +246,7 @@ def fig5(runs, sweeps, results_dir):
   axes_list = list(getattr(axes, "flat", [axes]))
   axes_list[0].set_ylabel("P@3 of C")
   axes_list[0].legend()
-  figures._save(plt, fig, os.path.join(results_dir, "fig5_weights_p3.png"))  # pylint: disable=protected-access
+  figures.save_figure(plt, fig, os.path.join(results_dir, "fig5_weights_p3.png"))
   lines = [f"KDGAN with one weight changed at a time ({len(seeds)} seed(s): {seeds}); the "
            "recipe's own value is the grid's KDGAN run (marked *). Selected on validation "
            "P@3, test P@3 there.", "", "| weight | value | validation P@3 | test P@3 |",

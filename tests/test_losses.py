@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kdgan_tf.losses import (cross_entropy, discriminator_loss, generator_adversarial_value,
-                             kl_softened, l2_logits, log_one_minus_sigmoid, log_sigmoid,
-                             pair_score)
+from kdgan_tf.losses import (cross_entropy, discriminator_loss, discriminator_loss_floor,
+                             generator_adversarial_value, kl_softened, l2_logits,
+                             log_one_minus_sigmoid, log_sigmoid, pair_score, true_label_mass)
 
 # Student logits z and teacher logits t: 2 examples, 3 classes.
 Z = [[1.0, 2.0, 0.5],
@@ -327,7 +327,6 @@ def _floor_by_hand(u, q):
 
 
 def test_discriminator_floor_is_two_ln_two_when_the_generators_fit_the_labels():
-  from kdgan_tf.losses import discriminator_loss_floor, true_label_mass  # pylint: disable=g-import-not-at-top
   true = tf.constant([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
   generated = tf.constant([[0.0, 1.0, 0.0], [0.005, 0.99, 0.005], [0.0, 0.5, 0.5]])
   floor = discriminator_loss_floor(true, generated).numpy()
@@ -341,7 +340,6 @@ def test_discriminator_floor_is_two_ln_two_when_the_generators_fit_the_labels():
 
 def test_discriminator_floor_multi_label_matches_hand_formula_and_is_a_minimum():
   """Two true tags (u = 1/2 each) against q; no choice of per-label scores goes lower."""
-  from kdgan_tf.losses import discriminator_loss_floor, true_label_mass  # pylint: disable=g-import-not-at-top
   u, q = [0.5, 0.5, 0.0, 0.0], [0.4, 0.1, 0.3, 0.2]
   floor = float(discriminator_loss_floor(tf.constant([u]), tf.constant([q]))[0])
   assert abs(floor - _floor_by_hand(u, q)) < 1e-6

@@ -40,6 +40,13 @@ def _stub_pip(venv_bin):
   return venv_bin / "pip_calls.txt"
 
 
+def _skip_unless_installed():
+  try:
+    importlib.metadata.distribution("kdgan-tf")
+  except importlib.metadata.PackageNotFoundError:
+    pytest.skip("kdgan-tf is not pip-installed in the interpreter running the tests")
+
+
 def _run_install(root):
   started = time.time()
   result = subprocess.run(["bash", str(root / "run.sh"), "install"], capture_output=True,
@@ -66,10 +73,7 @@ def test_half_made_venv_is_installed_not_skipped(tmp_path):
 
 
 def test_complete_environment_is_silent_and_fast(tmp_path):
-  try:
-    importlib.metadata.distribution("kdgan-tf")
-  except importlib.metadata.PackageNotFoundError:
-    pytest.skip("kdgan-tf is not pip-installed in the interpreter running the tests")
+  _skip_unless_installed()
   root = _checkout(tmp_path, link_package=True)
   venv_bin = root / ".venv" / "bin"
   venv_bin.mkdir(parents=True)
@@ -85,10 +89,7 @@ def test_complete_environment_is_silent_and_fast(tmp_path):
 
 
 def test_env_check_names_a_missing_requirement(tmp_path):
-  try:
-    importlib.metadata.distribution("kdgan-tf")
-  except importlib.metadata.PackageNotFoundError:
-    pytest.skip("kdgan-tf is not pip-installed in the interpreter running the tests")
+  _skip_unless_installed()
   root = _checkout(tmp_path, link_package=True)
   with open(root / "requirements.txt", "a") as f:
     f.write("surely-not-a-real-package-kdgan>=1.0\n")

@@ -4,8 +4,9 @@ Corel5k (Duygulu et al., ECCV 2002; MULAN's copy): 4,500 training and 500 test i
 499-D binary vector of visual blob-cluster indicators, labelled with some of 374 keywords. It has
 no text, so its privileged view is a fixed, seeded half of the blob columns: view "image" is
 `x[:, img_cols]` (250 columns; the classifier reads it), view "privileged" is `x[:, priv_cols]`
-(249 columns; the teacher and discriminator may also read it). Both index lists ship inside the file (`corel5k_mulan.npz`, with `source` and
-`notes` entries), so every user gets the same split of the columns.
+(249 columns; the teacher and discriminator may also read it). Both index lists ship inside
+the file (`corel5k_mulan.npz`, with `source` and `notes` entries), so every user gets the same
+split of the columns. Training examples without a keyword are dropped (the file has none).
 
 The validation split is carved from the 4,500 training images with a seeded permutation (the
 MULAN split has none); test images without a keyword would be dropped (the file has none).
