@@ -438,7 +438,8 @@ class Runner:
                                                 dict(summary, model_dir=self.model_dir))
 
   def _evaluate_players(self, epoch=None):
-    """Accuracies of C and T on the n training images (no augmentation), validation and test.
+    """The task's measures of C and T on the n training images (no augmentation), validation
+    and test.
 
     After pretraining (epoch None) every player is evaluated. In the game: the selected player
     every epoch; other trained players every `partner_eval_every` epochs and at the last one
@@ -528,8 +529,8 @@ class Runner:
     def fmt(key):
       v = e.get(key)
       return "-" if v is None else f"{v:.4f}"
-    losses = " ".join(f"{k}={e[k]:.4f}" for k in e if k.endswith(("loss", "_adversarial",
-                                                                   "_distill")))
+    losses = " ".join(f"{k}={e[k]:.4f}" for k in e if k.endswith(
+        ("loss", "_adversarial", "_distill", "_floor", "_mass")))  # D's floor and w too
     accuracies = "".join(
         f"{prefix.upper()} val {metric} {fmt(f'{prefix}_val_{metric}')} test "
         f"{fmt(f'{prefix}_test_{metric}')} | "
