@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from kdgan_tf import estimators
 from kdgan_tf.data import DataSplits, Split
+from kdgan_tf.data import views
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.models import lenet, mlp_classifier
 from kdgan_tf.schedules import constant_tau
@@ -51,12 +52,12 @@ def main():
                   game_epochs=1, tau_schedule=constant_tau, augment_fn=no_augment,
                   summary=False, log=lambda m: None)
   steps = tf.constant(args.n // args.batch_size)
-  ctx = StepContext(runner.models, runner.game_opts, runner.tau, 10, args.batch_size,
-                    no_augment)
+  ctx = StepContext(runner.models, runner.game_opts, runner.tau, runner.task, args.batch_size,
+                    no_augment, runner.views)
   game = [runner._compile(f"game_{p.name}", p.step_fn) for p in method.phases(ctx)]  # pylint: disable=protected-access
-  plain = [runner._compile(f"plain_{p}", supervised_step(runner.models[p], runner.pre_opts[p],  # pylint: disable=protected-access
-                                                          args.batch_size, no_augment))
-           for p in ("discriminator", "teacher", "classifier")]
+  plain = [runner._compile(f"plain_{p}", supervised_step(  # pylint: disable=protected-access
+      runner.models[p], runner.pre_opts[p], args.batch_size, ctx.augment, runner.task,
+      views.selector(runner.views[p]))) for p in ("discriminator", "teacher", "classifier")]
 
   def time_passes(fns):
     for fn in fns:  # warm-up: tracing and first-call costs

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from kdgan_tf.data import DataSplits, Split
+from kdgan_tf.data import views
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.models import lenet, mlp_classifier
 from kdgan_tf.schedules import constant_tau
@@ -57,8 +58,8 @@ def main():
                   eval_batch_size=1000, game_epochs=1, tau_schedule=constant_tau,
                   augment_fn=no_augment, summary=False, log=lambda m: None)
   steps = args.n // args.batch_size
-  ctx = StepContext(runner.models, runner.game_opts, runner.tau, 10, args.batch_size,
-                    no_augment)
+  ctx = StepContext(runner.models, runner.game_opts, runner.tau, runner.task, args.batch_size,
+                    no_augment, runner.views)
   batches = lambda: runner._batches(args.batch_size, 0)  # pylint: disable=protected-access
   parts = {}
 
@@ -66,8 +67,8 @@ def main():
   def pull(iterator, num_steps):
     total = tf.constant(0.0)
     for _ in tf.range(num_steps):
-      images, _ = next(iterator)
-      total += tf.reduce_sum(images[:, 0, 0, 0])
+      features, _ = next(iterator)
+      total += tf.reduce_sum(features["image"][:, 0, 0, 0])
     return total
 
   parts["input pipeline (all game steps)"] = _timed(
@@ -82,7 +83,8 @@ def main():
   game_epoch = sum(parts.values())
 
   pre = runner._compile("pretrain_teacher", supervised_step(  # pylint: disable=protected-access
-      runner.models["teacher"], runner.pre_opts["teacher"], args.batch_size, no_augment))
+      runner.models["teacher"], runner.pre_opts["teacher"], args.batch_size, ctx.augment,
+      runner.task, views.selector(runner.views["teacher"])))
   pretrain = {"pretrain T: one training pass": _timed(
       lambda: pre(batches(), tf.constant(steps)), args.repeats),
               "pretrain T: validation": _timed(lambda: runner.evaluate("teacher", "val"),

@@ -89,7 +89,9 @@ def run_experiment(model_dir, strategy=None, method=None,
     method: a `trainers.Method` instance, e.g. `@KDGAN()` in gin (None: KDGAN()).
     dataset_fn: returns `data.DataSplits` (train subset, validation, test).
     classifier_builder, teacher_builder, discriminator_builder: Keras model builders taking
-      (input_shape, num_classes, name).
+      (input_shape, num_classes, name): input_shape is the one view's shape, or {view: shape}
+      for a player that reads several views, plus vocabulary_sizes={view: V} when a view holds
+      token ids (kdgan_tf/data/views.py).
     seed: the one seed of model initialisation, batch order, sampling and augmentation
       (the training subset has its own `subset_seed` in the dataset function).
     batch_size: global batch size of the game (and of pretraining unless overridden per player).

@@ -36,6 +36,7 @@ from absl import flags
 import kdgan_tf  # noqa: F401  (sets the Keras backend first)
 import gin
 
+from kdgan_tf import claims
 from kdgan_tf import outputs
 from kdgan_tf import reproduce
 from kdgan_tf.errors import UserError
@@ -127,33 +128,45 @@ def run_baselines(names, seeds, runs_dir, dataset_gin, quick, extra_bindings=(),
     with gin.unlock_config():
       gin.bind_parameter("evaluate_baselines.search_spaces", spaces)
     for name in names:
-      if os.path.exists(baseline_path(runs_dir, name, 0)):
-        selected = outputs.read_json(baseline_path(runs_dir, name, 0))
-      else:
-        started = time.time()
-        _, _, rows = evaluate.evaluate_baselines(dataset_fn=lambda: splits, methods=[name],
-                                                 log=lambda message: None)
-        selected = dict(rows[0], seed=0, wall_seconds=time.time() - started,
-                        deterministic=not _draws_random_numbers(name))
-        outputs.write_json(baseline_path(runs_dir, name, 0), selected)
-        log(f"{name}: searched on validation, selected {selected['params']} "
-            f"({selected['wall_seconds']:.0f} s)")
-      for seed in range(1, seeds) if _draws_random_numbers(name) else []:
-        path = baseline_path(runs_dir, name, seed)
-        if os.path.exists(path):
+      # One worker per baseline (kdgan_tf/claims.py): workers sharing a grid never search twice.
+      folder = os.path.join(runs_dir, "baselines", f"{name}.claim")
+      os.makedirs(folder, exist_ok=True)
+      with claims.Claim(folder, runs_dir) as claim:
+        if not claim.held:
+          log(f"{name}: held by another worker; skipped here.")
           continue
-        cls = evaluate.baseline_class(name)
-        params = dict(json.loads(selected["params"]), **({"seed": seed} if _has_seed(cls) else {}))
-        started = time.time()
-        _, test, fit_s, score_s = evaluate.fit_and_measure(name, cls, params, splits.train,
-                                                           splits.test)
-        outputs.write_json(path, dict(method=name, params=json.dumps(params, sort_keys=True),
-                                      seed=seed, fit_seconds=fit_s, score_seconds=score_s,
-                                      wall_seconds=time.time() - started, deterministic=False,
-                                      **test))
-        log(f"{name} seed {seed}: refitted ({time.time() - started:.0f} s)")
+        _run_baseline(evaluate, name, splits, seeds, runs_dir, log)
   finally:
     gin.clear_config()
+
+
+def _run_baseline(evaluate, name, splits, seeds, runs_dir, log):
+  """The seed-0 search (or its saved result) and the per-seed refits of one baseline."""
+  if os.path.exists(baseline_path(runs_dir, name, 0)):
+    selected = outputs.read_json(baseline_path(runs_dir, name, 0))
+  else:
+    started = time.time()
+    _, _, rows = evaluate.evaluate_baselines(dataset_fn=lambda: splits, methods=[name],
+                                             log=lambda message: None)
+    selected = dict(rows[0], seed=0, wall_seconds=time.time() - started,
+                    deterministic=not _draws_random_numbers(name))
+    outputs.write_json(baseline_path(runs_dir, name, 0), selected)
+    log(f"{name}: searched on validation, selected {selected['params']} "
+        f"({selected['wall_seconds']:.0f} s)")
+  for seed in range(1, seeds) if _draws_random_numbers(name) else []:
+    path = baseline_path(runs_dir, name, seed)
+    if os.path.exists(path):
+      continue
+    cls = evaluate.baseline_class(name)
+    params = dict(json.loads(selected["params"]), **({"seed": seed} if _has_seed(cls) else {}))
+    started = time.time()
+    _, test, fit_s, score_s = evaluate.fit_and_measure(name, cls, params, splits.train,
+                                                       splits.test)
+    outputs.write_json(path, dict(method=name, params=json.dumps(params, sort_keys=True),
+                                  seed=seed, fit_seconds=fit_s, score_seconds=score_s,
+                                  wall_seconds=time.time() - started, deterministic=False,
+                                  **test))
+    log(f"{name} seed {seed}: refitted ({time.time() - started:.0f} s)")
 
 
 # ------------------------------------------------------------------------------------- records
@@ -167,8 +180,9 @@ def archive(runs_dir, results_dir):
     if name == "baselines":
       target = os.path.join(records, "baselines")
       os.makedirs(target, exist_ok=True)
-      for f in os.listdir(folder):
-        shutil.copy2(os.path.join(folder, f), os.path.join(target, f))
+      for f in os.listdir(folder):  # finished results only: no claims, no temporary files
+        if f.endswith(".json") and os.path.isfile(os.path.join(folder, f)):
+          shutil.copy2(os.path.join(folder, f), os.path.join(target, f))
     elif reproduce.read_finished_record(folder) is not None:
       os.makedirs(os.path.join(records, name), exist_ok=True)
       for f in RECORD_FILES:
@@ -186,13 +200,13 @@ def load_records(results_dir):
   for name in sorted(os.listdir(records)):
     folder = os.path.join(records, name)
     if name == "baselines":
-      for f in sorted(os.listdir(folder)):
+      for f in sorted(f for f in os.listdir(folder) if f.endswith(".json")):
         result = outputs.read_json(os.path.join(folder, f))
         baselines[(result["method"], int(result["seed"]))] = result
       continue
     record = outputs.read_json(os.path.join(folder, "metrics.json"), default=None)
     if record and record.get("finished") and "_sweep_" in name:
-      param, value = name.split("_sweep_", 1)[1].rsplit("_s", 1)[0].split("_", 1)
+      param, value = name.split("_sweep_", 1)[1].rsplit("_s", 1)[0].rsplit("_", 1)
       sweeps[(param, float(value), int(record["seed"]))] = record
     elif record and record.get("finished"):
       key = (record["method"], int(record["seed"]))
@@ -205,11 +219,13 @@ def load_records(results_dir):
 def define_flags():
   flags.DEFINE_boolean("quick", False, "Tiny players and a few epochs (quick.gin) and one point "
                        "per baseline search: checks the machinery; numbers mean nothing.")
-  flags.DEFINE_integer("seeds", 10, "Seeds 0 .. seeds-1 of every method.")
+  flags.DEFINE_integer("seeds", 10, "Seeds 0 .. seeds-1 of every method (with --quick and not "
+                       "given: 1).")
   flags.DEFINE_list("methods", list(METHODS), "Trainer methods (gin_configs/<method>.gin).")
   flags.DEFINE_list("baselines", list(BASELINES), "Tag baselines (kdgan_tf/tagrec/).")
   flags.DEFINE_string("dataset_gin", "corel5k.gin", "The dataset's gin file (tagrec recipe).")
-  flags.DEFINE_string("runs_dir", None, "Run folders (default runs/table2_<dataset>).")
+  flags.DEFINE_string("runs_dir", None, "Run folders (default runs/table2_<dataset>, with "
+                      "--quick runs/table2_<dataset>_quick: never mixed with real runs).")
   flags.DEFINE_string("results_dir", None, "Report, CSV, records (default "
                       "results/table2_<dataset>; with --quick, <runs_dir>/results).")
   flags.DEFINE_multi_string("gin_bindings", [], "Added to every run and to the baselines' data.")
@@ -220,7 +236,8 @@ def define_flags():
                        "results_dir/records.")
   flags.DEFINE_string("mnist_diagnosis_dir", os.path.join(REPO, "results", "d_diagnosis"),
                       "KDGAN MNIST records whose per-epoch D loss, w and floor go beside "
-                      "Corel5k's in the report (benchmarks/d_diagnosis.py writes them).")
+                      "Corel5k's in the report (`python benchmarks/replay_records.py "
+                      "--methods=kdgan --archive_to=results/d_diagnosis` writes them).")
 
 
 def main(argv):
@@ -230,7 +247,9 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # keep library INFO chatter out of the progress
   from kdgan_tf import table2_report  # pylint: disable=g-import-not-at-top
   dataset = os.path.splitext(os.path.basename(FLAGS.dataset_gin))[0]
-  runs_dir = FLAGS.runs_dir or os.path.join(REPO, "runs", f"table2_{dataset}")
+  runs_dir = FLAGS.runs_dir or os.path.join(
+      REPO, "runs", f"table2_{dataset}" + ("_quick" if FLAGS.quick else ""))
+  seeds = FLAGS.seeds if FLAGS["seeds"].present or not FLAGS.quick else 1
   results_dir = FLAGS.results_dir or (os.path.join(runs_dir, "results") if FLAGS.quick else
                                       os.path.join(REPO, "results", f"table2_{dataset}"))
   command = "python -m kdgan_tf.table2 " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -241,15 +260,17 @@ def main(argv):
       raise UserError(f"unknown methods or baselines {unknown}; choose from {list(METHODS)} "
                       f"and {list(BASELINES)}.")
     if not FLAGS.report_only:
-      error = reproduce.check_same_bindings(runs_dir, FLAGS.gin_bindings)
+      # Quick runs are toys: a folder of them must never be continued as a real grid.
+      error = reproduce.check_same_bindings(
+          runs_dir, FLAGS.gin_bindings + (["--quick"] if FLAGS.quick else []))
       if error:
         raise UserError(error)
-      runs = grid(FLAGS.methods, FLAGS.seeds, runs_dir, FLAGS.dataset_gin) + sweep_grid(
+      runs = grid(FLAGS.methods, seeds, runs_dir, FLAGS.dataset_gin) + sweep_grid(
           FLAGS.figure5_seeds, runs_dir, FLAGS.dataset_gin, FLAGS.quick)
       failures = reproduce.execute(runs, FLAGS.quick, None, FLAGS.gin_bindings,
                                    max_runs=FLAGS.max_runs)
       reproduce.record_failures(runs_dir, failures)
-      run_baselines(FLAGS.baselines, FLAGS.seeds, runs_dir, FLAGS.dataset_gin, FLAGS.quick,
+      run_baselines(FLAGS.baselines, seeds, runs_dir, FLAGS.dataset_gin, FLAGS.quick,
                     FLAGS.gin_bindings)
       archive(runs_dir, results_dir)
     runs, baselines, drivers, sweeps = load_records(results_dir)

@@ -62,9 +62,9 @@ def rows(runs, baselines):
   return out
 
 
-def paired(by_seed_a, by_seed_b, metric):
+def paired(by_seed_a, by_seed_b, metric, deterministic=False):
   """a minus b over the seeds both have (a deterministic b is the same value for every seed)."""
-  if len(by_seed_b) == 1:
+  if deterministic and len(by_seed_b) == 1:
     (only,) = by_seed_b.values()
     by_seed_b = {s: only for s in by_seed_a}
   diffs = [by_seed_a[s][metric] - by_seed_b[s][metric] for s in by_seed_a if s in by_seed_b]
@@ -94,10 +94,11 @@ def _paired_lines(table_rows):
   if not kdgan:
     return ["No KDGAN runs yet."]
   lines = ["| KDGAN minus | P@3 | verdict | MAP | verdict |", "|---|---|---|---|---|"]
-  for name, by_seed, _ in table_rows:
+  for name, by_seed, note in table_rows:
     if name == "kdgan":
       continue
-    p3, ap = paired(kdgan, by_seed, "P@3"), paired(kdgan, by_seed, "MAP")
+    fixed = "deterministic" in note
+    p3, ap = paired(kdgan, by_seed, "P@3", fixed), paired(kdgan, by_seed, "MAP", fixed)
     lines.append(f"| {NAMES.get(name, name)} | {_fmt(p3)} | {_verdict(p3)} | {_fmt(ap)} | "
                  f"{_verdict(ap)} |")
   return lines
@@ -122,7 +123,7 @@ def _d_lines(title, records):
     return [f"{title}: no records with D's diagnostics (d_true_mass, d_loss_floor) yet."]
   lines = [f"{title} ({len(records)} runs; mean over runs; chance 2 ln 2 = "
            f"{2 * math.log(2):.4f}):", "",
-           "| game epoch | D's loss | w (mass on true labels) | D's best loss given w | "
+           "| game epoch | D's loss | w (mass on true labels) | D's best loss given w (and u) | "
            "gap |", "|---|---|---|---|---|"]
   for epoch, (loss, w, floor) in curves.items():
     gap = None if loss is None or floor is None else loss[0] - floor[0]
@@ -288,8 +289,8 @@ def write(results_dir, dataset, runs, baselines, drivers, command, quick, mnist_
               "gin_configs/tagrec.gin (not tuned), the epoch of the best validation P@3, test "
               "measures there; mean ± std over seeds (count in brackets).", ""]
   lines += ["The paper's Table 2 is on YFCC100M (not available offline), so it has no column "
-            "here: these are the first numbers of the method on Corel5k, not a comparison with "
-            "the paper. F@N is the harmonic mean of P@N and R@N; F@N_authors uses R-precision "
+            f"here: these are numbers of the methods on {dataset}, not a comparison with the "
+            "paper. F@N is the harmonic mean of P@N and R@N; F@N_authors uses R-precision "
             "instead (what the paper's evaluation computed, kdgan_tf/tagrec/metrics.py).", "",
             "## Table 2", ""] + _table_lines(table_rows)
   lines += ["", "## KDGAN minus each method, paired by seed", "",
@@ -297,7 +298,7 @@ def write(results_dir, dataset, runs, baselines, drivers, command, quick, mnist_
             "every seed); 'tie' when |mean| <= std.", ""] + _paired_lines(table_rows)
   kdgan_runs = [r for (m, _), r in sorted(runs.items()) if m == "kdgan"]
   lines += ["", "## Why the game helps or not: D's loss, the generators' mass w on true labels, "
-            "and D's best achievable loss given w", "",
+            "and D's best achievable loss given the generators", "",
             "D's best loss per example is sum_k (u_k + q_k) ln(u_k + q_k) - u_k ln u_k - "
             "q_k ln q_k (u: the true labels' distribution; q: the generators' mixture; "
             "losses.discriminator_loss_floor); with one true label it is (1 + w) ln(1 + w) - "

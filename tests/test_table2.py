@@ -27,7 +27,7 @@ def test_table2_quick_end_to_end(tmp_path):
   assert "deterministic: one fit" in next(l for l in report.splitlines()
                                           if l.startswith("| KNN |"))
   assert "| KDGAN minus | P@3 |" in report and "| SUPERVISED-C |" in report
-  assert "D's best loss given w" in report and "| 1 |" in report
+  assert "D's best loss given w (and u)" in report and "| 1 |" in report
   assert "| alpha | 0.5 * |" in report and "| beta | 10 |" in report
   for name in ("table2.csv", "fig3b_p3_per_epoch.png", "fig3b_p3_per_epoch.csv",
                "fig5_weights_p3.png", "fig5_weights_p3.csv"):

@@ -53,7 +53,7 @@ def load_corel5k(path=None, validation_size=500, seed=0, view="img"):
     return Split({"image": x[:, img], "privileged": x[:, priv]}, y.astype(np.uint8))
 
   train, val = carve_validation(drop_untagged(split(d["x_train"], d["y_train"])),
-                                validation_size, seed)
+                                validation_size, seed, "load_corel5k.validation_size")
   test = drop_untagged(split(d["x_test"], d["y_test"]))
   name = "corel5k" if view == "img" else "corel5k_allcols"
   labels = [str(t) for t in d["label_names"]]

@@ -52,6 +52,12 @@ def _legacy_views(arrays):
 
 def _split(arrays, split, views, path):
   labels = arrays[f"{split}_labels"]
+  if labels.ndim == 2 and not np.isin(labels, (0, 1)).all():
+    raise UserError(f"{path} (the file {BINDING} points at): {split}_labels must be 0/1 "
+                    "multi-hot vectors [N, K] or class ids [N].")
+  if labels.ndim == 1 and not np.issubdtype(labels.dtype, np.integer):
+    raise UserError(f"{path} (the file {BINDING} points at): {split}_labels of shape [N] must "
+                    "be integer class ids.")
   missing = [f"{split}_{v}" for v in views if f"{split}_{v}" not in arrays]
   if missing:
     raise UserError(f"{path} (the file {BINDING} points at) lacks {missing}: every split needs "
@@ -103,7 +109,8 @@ def load_npz_dataset(path=None, validation_size=None, seed=0, name=None):
     if validation_size is None:
       raise UserError(f"{path} has no val_* arrays: set load_npz_dataset.validation_size to "
                       "carve a validation split from the training split.")
-    train, val = carve_validation(train, validation_size, seed)
+    train, val = carve_validation(train, validation_size, seed,
+                                  "load_npz_dataset.validation_size")
   multi = train.labels.ndim == 2
   if multi:
     train, val, test = (drop_untagged(s) for s in (train, val, test))

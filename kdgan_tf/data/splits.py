@@ -107,10 +107,11 @@ def validate(splits):
                         f"[N, {splits.num_classes}] multi-hot vectors.")
       if not np.isin(s.labels, (0, 1)).all():
         raise UserError(f"{splits.name} {name}: labels must be 0/1 multi-hot vectors.")
-      if name != "train" and len(s) and (s.labels.sum(axis=1) == 0).any():
+      if len(s) and (s.labels.sum(axis=1) == 0).any():
         empty = int((s.labels.sum(axis=1) == 0).sum())
-        raise UserError(f"{splits.name} {name}: {empty} examples have no true tag; ranking "
-                        "measures are undefined for them: drop them when building the split.")
+        raise UserError(f"{splits.name} {name}: {empty} examples have no true tag; they give D "
+                        "no true pair and ranking measures are undefined for them: drop them "
+                        "when building the split (splits.drop_untagged).")
     elif s.labels.ndim != 1 or (len(s) and (s.labels.min() < 0
                                             or s.labels.max() >= splits.num_classes)):
       raise UserError(f"{splits.name} {name}: labels must be class ids in [0, "
@@ -123,15 +124,16 @@ def validate(splits):
   return splits
 
 
-def carve_validation(train, validation_size, seed=0):
+def carve_validation(train, validation_size, seed=0, binding="validation_size"):
   """(train, val): a seeded random `validation_size` of the training examples (that have at
-  least one tag, for multi-label data) become the validation split; the rest stay training."""
+  least one tag, for multi-label data) become the validation split; the rest stay training.
+  `binding` names the gin binding in the error message."""
   validation_size = int(validation_size)
   labels = train.labels
   eligible = (np.flatnonzero(labels.sum(axis=1) > 0) if labels.ndim == 2
               else np.arange(len(labels)))
   if validation_size <= 0 or validation_size >= len(eligible):
-    raise UserError(f"validation_size = {validation_size} must be between 1 and the "
+    raise UserError(f"{binding} = {validation_size} must be between 1 and the "
                     f"{len(eligible) - 1} eligible training examples.")
   chosen = np.sort(np.random.RandomState(seed).permutation(eligible)[:validation_size])
   rest = np.setdiff1d(np.arange(len(train)), chosen)

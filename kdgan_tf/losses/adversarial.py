@@ -53,7 +53,8 @@ def discriminator_loss(d_logits, true_labels, c_samples, t_samples=None, alpha=1
 
   Args:
     d_logits: [B, K] discriminator logits.
-    true_labels: [B, K] one-hot (or multi-hot normalised) true labels.
+    true_labels: [B, K] one-hot true labels (multi-label data: one true tag drawn per
+      example, y ~ p_u, by the task).
     c_samples: [B, S, K] labels sampled from the classifier C.
     t_samples: [B, S, K] labels sampled from the teacher T, or None (two-player game).
     alpha: weight of C's samples; T's get 1 - alpha.

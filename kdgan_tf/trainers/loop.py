@@ -119,6 +119,9 @@ class Runner:
     self.partner_eval_every = max(1, int(partner_eval_every))
     if epoch_probe is not None:
       probes.check_probe(epoch_probe)
+      if splits.multi_label or any(len(v) > 1 for v in self.views.values()):
+        raise UserError("run_experiment.epoch_probe works on single-label runs whose players "
+                        "read one view (MNIST-style); unset it for this dataset.")
     self.epoch_probe = epoch_probe  # see kdgan_tf/probes.py; must not change the trajectory
     self.checkpoint_every_secs = float(checkpoint_every_secs)
     self._last_checkpoint = time.time()
@@ -356,6 +359,10 @@ class Runner:
     # The replica id is folded into every step seed, and numerics differ across versions.
     settings.update(replicas=self.strategy.num_replicas_in_sync, tensorflow=tf.__version__,
                     keras=keras.__version__)
+    if (self.task.name, self.task.selection_metric) != ("single_label", "accuracy"):
+      # The best pretraining epoch depends on the selection metric (not part of MNIST's keys,
+      # which stay as they were).
+      settings.update(task=self.task.name, selection_metric=self.task.selection_metric)
     return cache_key(player, self.models[player], self.seed, self.data_fingerprint, settings)
 
   def _load_pretrained(self, player, source, info, weights, **provenance):
