@@ -190,6 +190,30 @@ def archive(runs_dir, results_dir):
           shutil.copy2(os.path.join(folder, f), os.path.join(records, name, f))
 
 
+def restore_records(results_dir, runs_dir):
+  """The inverse of `archive` for a checkout without runs/ (a fresh clone, a new session):
+  every archived finished run and baseline result is put back, so the grid does not train it
+  again. Returns how many were restored; folders that exist are never touched."""
+  records = os.path.join(results_dir, "records")
+  restored = 0
+  for name in sorted(os.listdir(records)) if os.path.isdir(records) else []:
+    source, target = os.path.join(records, name), os.path.join(runs_dir, name)
+    if name == "baselines":
+      os.makedirs(target, exist_ok=True)
+      for f in sorted(os.listdir(source)):
+        if f.endswith(".json") and not os.path.exists(os.path.join(target, f)):
+          shutil.copy2(os.path.join(source, f), os.path.join(target, f))
+          restored += 1
+    elif (reproduce.read_finished_record(source) is not None
+          and not os.path.exists(target)):
+      os.makedirs(target)
+      for f in RECORD_FILES:
+        if os.path.exists(os.path.join(source, f)):
+          shutil.copy2(os.path.join(source, f), os.path.join(target, f))
+      restored += 1
+  return restored
+
+
 def load_records(results_dir):
   """({(method, seed): metrics record}, {(baseline, seed): result}, {(method, seed): driver},
   {(param, value, seed): Figure 5 record})."""
@@ -265,6 +289,10 @@ def main(argv):
           runs_dir, FLAGS.gin_bindings + (["--quick"] if FLAGS.quick else []))
       if error:
         raise UserError(error)
+      restored = restore_records(results_dir, runs_dir)
+      if restored:
+        print(f"restored {restored} finished runs and baseline results from "
+              f"{results_dir}/records into {runs_dir}", flush=True)
       runs = grid(FLAGS.methods, seeds, runs_dir, FLAGS.dataset_gin) + sweep_grid(
           FLAGS.figure5_seeds, runs_dir, FLAGS.dataset_gin, FLAGS.quick)
       failures = reproduce.execute(runs, FLAGS.quick, None, FLAGS.gin_bindings,

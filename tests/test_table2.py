@@ -36,6 +36,15 @@ def test_table2_quick_end_to_end(tmp_path):
   assert (results / "records" / "baselines" / "tprop_s0.json").exists()
   again = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
   assert again.returncode == 0 and ": done" not in again.stdout
+  # A checkout without runs/ gets the finished runs back from the records: nothing retrained.
+  import shutil  # pylint: disable=g-import-not-at-top
+  shutil.move(str(results), str(tmp_path / "kept_results"))
+  shutil.rmtree(runs_dir)
+  shutil.move(str(tmp_path / "kept_results"), str(results))
+  restored = subprocess.run(args + [f"--results_dir={results}"], capture_output=True, text=True,
+                            timeout=600, cwd=REPO)
+  assert restored.returncode == 0, restored.stderr[-2000:]
+  assert "restored" in restored.stdout and ": done" not in restored.stdout
   only = subprocess.run(args + ["--report_only"], capture_output=True, text=True, timeout=600,
                         cwd=REPO)
   assert only.returncode == 0, only.stderr[-2000:]
