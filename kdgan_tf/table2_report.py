@@ -125,7 +125,11 @@ def _d_lines(title, records):
            f"{2 * math.log(2):.4f}):", "",
            "| game epoch | D's loss | w (mass on true labels) | D's best loss given w (and u) | "
            "gap |", "|---|---|---|---|---|"]
-  for epoch, (loss, w, floor) in curves.items():
+  shown = sorted(curves)
+  if len(shown) > 20:  # long games: the first epochs, every fifth, and the last
+    shown = [e for e in shown if e <= 3 or e % 5 == 0 or e == shown[-1]]
+  for epoch in shown:
+    loss, w, floor = curves[epoch]
     gap = None if loss is None or floor is None else loss[0] - floor[0]
     lines.append(f"| {epoch} | {_fmt(loss)} | {_fmt(w)} | {_fmt(floor)} | "
                  f"{'-' if gap is None else f'{gap:.4f}'} |")
