@@ -11,7 +11,9 @@ Layout (`load_npz_dataset.path` points at the file; `gin_configs/own_data.gin` i
   label_names                   optional str [K]
   vocabulary_<view>             optional str [V]: token id -> word of a token view
   name                          optional str: the dataset's name in outputs (default: file name)
-The classifier reads the "image" view (what exists at inference); the teacher and the
+Integer arrays of rank 2 are read as token ids, everything else as float features: store
+binary or count features as float32. The classifier reads the "image" view (what exists at
+inference); the teacher and the
 discriminator read every view unless `run_experiment.player_views` says otherwise. Multi-label
 examples without a tag are dropped from every split (they carry no true pair for D, and ranking
 measures are undefined for them). The earlier tag layout (x_*, p_*, y_*) is still read, as
