@@ -9,9 +9,9 @@ views `run_experiment.player_views` gives them. Word embeddings are randomly ini
 pretrained vectors can be downloaded here); `embedding_file` loads a user's [V, dim] matrix.
 
 Known limitation: an all-padding text gives a zero LSTM state, so the product, and with it
-T's and D's logits for that example, no longer depend on the image; the YFCC100M builder keeps
-only photos with a title or description, and tokens that survive its filter are rare to be
-none, but a user's data may need a start token.
+T's and D's logits for that example, no longer depend on the image. The YFCC100M builder keeps
+only photos with a title or description, but one whose words are all filtered out still has an
+empty text; a start token in every text would avoid it (not done here).
 
 The authors' code (facts 5.2) is simpler: C and D linear on dropout(image features), T linear on
 dropout(image) concatenated with the mean of 10-D word embeddings (padding included in the
