@@ -29,18 +29,27 @@ from kdgan_tf.tagrec import metrics as tag_metrics
 TAG_METRICS = ("P@3", "P@5", "F@3", "F@5", "F@3_authors", "F@5_authors", "MAP", "MRR")
 
 
-class SingleLabel:
+class _Task:
+  """The number of classes and a selection metric that must be one of `metric_names`."""
+
+  name, metric_names = "task", ()
+
+  def __init__(self, num_classes, selection_metric):
+    self.num_classes = int(num_classes)
+    if selection_metric not in self.metric_names:
+      raise UserError(f"{self.name}_task.selection_metric = {selection_metric!r} is not one of "
+                      f"{list(self.metric_names)}.")
+    self.selection_metric = selection_metric
+
+
+class SingleLabel(_Task):
   """Class ids [B] (int32); accuracy of the argmax."""
 
   name = "single_label"
   metric_names = ("accuracy",)
 
   def __init__(self, num_classes, selection_metric="accuracy"):
-    self.num_classes = int(num_classes)
-    if selection_metric not in self.metric_names:
-      raise UserError(f"single_label_task.selection_metric = {selection_metric!r} is not one of "
-                      f"{list(self.metric_names)}.")
-    self.selection_metric = selection_metric
+    super().__init__(num_classes, selection_metric)
 
   def supervised_loss(self, labels, logits):
     return cross_entropy(labels, logits)
@@ -57,18 +66,14 @@ class SingleLabel:
     return {"accuracy": float(np.mean(np.argmax(scores, axis=-1) == labels))}
 
 
-class MultiLabel:
+class MultiLabel(_Task):
   """Multi-hot tags [B, K] (float 0/1, at least one per example); Table 2's ranking measures."""
 
   name = "multi_label"
   metric_names = TAG_METRICS
 
   def __init__(self, num_classes, selection_metric="P@3"):
-    self.num_classes = int(num_classes)
-    if selection_metric not in self.metric_names:
-      raise UserError(f"multi_label_task.selection_metric = {selection_metric!r} is not one of "
-                      f"{list(self.metric_names)}.")
-    self.selection_metric = selection_metric
+    super().__init__(num_classes, selection_metric)
 
   def true_distribution(self, labels):
     labels = tf.cast(labels, tf.float32)
