@@ -3,10 +3,11 @@
 # Usage: bash run.sh install   (only install or check .venv)
 #        bash run.sh [MODEL_DIR] [extra flags for kdgan_tf.train, e.g. --gin_bindings=...]
 #        bash run.sh table1-mnist [--quick] [flags of kdgan_tf.reproduce]   (Table 1, resumable)
+#        bash run.sh table1-cifar10 [--quick] [flags of kdgan_tf.reproduce]   (CIFAR-10 half)
 #        bash run.sh figures [--quick]   (Figures 3a, 4 and 7)
 #        bash run.sh table2-corel5k [--quick] [flags of kdgan_tf.table2]   (Table 2, resumable)
-# Data: tensorflow-datasets' MNIST in $TFDS_DATA_DIR (default here: ../shared/tensorflow_datasets
-# when that folder exists, else tfds' own default folder).
+# Data: tensorflow-datasets' MNIST and CIFAR-10 in $TFDS_DATA_DIR (default here:
+# ../shared/tensorflow_datasets when that folder exists, else tfds' own default folder).
 set -euo pipefail
 cd "$(dirname "$0")"
 # Install whenever .venv cannot run the project: kdgan_tf/env_check.py runs isolated (not fooled
@@ -32,7 +33,7 @@ fi
 case "${1:-}" in
   install)
     exit 0 ;;
-  table1-mnist|figures)
+  table1-mnist|table1-cifar10|figures)
     exec .venv/bin/python -m kdgan_tf.reproduce "$@" ;;
   table2-corel5k)
     shift

@@ -47,6 +47,7 @@ RULES = {
     "run_experiment.deterministic": FLAG,
     "run_experiment.export": FLAG,
     "run_experiment.partner_eval_every": POSITIVE_INT,
+    "run_experiment.eval_every": POSITIVE_INT,
     "run_experiment.checkpoint_every_secs": NON_NEGATIVE,
     "run_experiment.keep_checkpoints": FLAG,
     # per-player settings (kdgan_tf/trainers/loop.py), under the scopes classifier/ teacher/
@@ -57,6 +58,7 @@ RULES = {
     "player_settings.pretrain_patience": POSITIVE_INT,
     "player_settings.pretrain_augment": FLAG,
     "player_settings.game_learning_rate": POSITIVE,
+    "player_settings.pretrain_eval_every": POSITIVE_INT,
     # data
     "load_image_classification.n": POSITIVE_INT,
     "load_image_classification.subset_seed": COUNT,
@@ -64,6 +66,7 @@ RULES = {
     "random_affine.rotation_degrees": _rule("float", 0, 180),
     "random_affine.shift_fraction": _rule("float", 0, 1, open_high=True),
     "random_affine.zoom_fraction": _rule("float", 0, 1, open_high=True),
+    "pad_crop_flip.padding": COUNT,
     "load_corel5k.validation_size": POSITIVE_INT,
     "load_corel5k.seed": COUNT,
     "load_npz_dataset.validation_size": POSITIVE_INT,
@@ -77,6 +80,13 @@ RULES = {
     "lenet.dropout_rate": DROPOUT,
     "lenet.weight_decay": NON_NEGATIVE,
     "lenet.init_stddev": POSITIVE,
+    "tutorial_cnn.filters": LAYER_SIZES,
+    "tutorial_cnn.dense_units": LAYER_SIZES,
+    "tutorial_cnn.weight_decay": NON_NEGATIVE,
+    "preact_resnet.depth": _rule("int", 8),
+    "preact_resnet.filters": LAYER_SIZES,
+    "preact_resnet.weight_decay": NON_NEGATIVE,
+    "preact_resnet.leaky_slope": NON_NEGATIVE,
     # the game (kdgan_tf/trainers/)
     "KDGAN.alpha": FRACTION,
     "KDGAN.beta": NON_NEGATIVE,

@@ -18,11 +18,13 @@ from kdgan_tf import outputs
 from kdgan_tf import tasks  # noqa: F401  (registers single_label_task, multi_label_task)
 from kdgan_tf.data import corel5k, npz_dataset  # noqa: F401  (register their loaders)
 from kdgan_tf.data import views as views_lib
-from kdgan_tf.data.augment import no_augment, random_affine
+from kdgan_tf.data.augment import mirror, no_augment, pad_crop_flip, random_affine  # noqa: F401
 from kdgan_tf.data.image_classification import load_image_classification
 from kdgan_tf.data.splits import fingerprint_arrays
 from kdgan_tf.errors import ExportCheckError, UserError
 from kdgan_tf.models import lenet, mlp_classifier
+from kdgan_tf.models import cifar  # noqa: F401  (registers tutorial_cnn, preact_resnet)
+from kdgan_tf.models.normalization import normalizing
 from kdgan_tf.probes import gradient_variance_probe  # noqa: F401  (registers it with gin)
 from kdgan_tf.schedules import exponential_tau
 from kdgan_tf.trainers import KDGAN
@@ -78,9 +80,11 @@ def run_experiment(model_dir, strategy=None, method=None,
                    teacher_builder=lenet, discriminator_builder=lenet, seed=0, batch_size=10,
                    eval_batch_size=1000, game_epochs=30, tau_schedule=exponential_tau,
                    augment=False, deterministic=True, export=True, init_from=None,
-                   pretrain_cache_dir="auto", partner_eval_every=5, epoch_probe=None,
+                   pretrain_cache_dir="auto", partner_eval_every=5, eval_every=1,
+                   epoch_probe=None,
                    checkpoint_every_secs=60.0, keep_checkpoints=True, task=None,
-                   player_views=None, log=print):
+                   player_views=None, augmentation=random_affine, input_normalization="none",
+                   log=print):
   """Trains (or resumes) one run in `model_dir` and returns its metrics record.
 
   Args:
@@ -98,8 +102,14 @@ def run_experiment(model_dir, strategy=None, method=None,
     eval_batch_size: batch size of validation and test evaluation.
     game_epochs: number of epochs of the method's game after pretraining.
     tau_schedule: function epoch -> concrete temperature tau.
-    augment: random affine augmentation in every game step (the authors' KD/GAN phases);
-      pretraining is augmented only where `<player>/player_settings.pretrain_augment` is set.
+    augment: apply `augmentation` in every game step (the authors' KD/GAN phases); pretraining
+      is augmented only where `<player>/player_settings.pretrain_augment` is set.
+    augmentation: the augmentation (images, seed) -> images, run inside the compiled step:
+      @random_affine (MNIST, authors), @mirror (paper's CIFAR-10), @pad_crop_flip (authors'
+      CIFAR-10); see kdgan_tf/data/augment.py.
+    input_normalization: "none", "per_pixel_mean" (paper's CIFAR-10; the mean of the n
+      training images) or "per_image_standardization" (authors' CIFAR-10): the first layer of
+      every image player, so the exported classifier takes raw pixels in [0, 1].
     deterministic: TF op determinism, so two runs with the same seed give identical metrics.
     export: write the SavedModel and TF Lite classifier at the end.
     init_from: optional model_dir of a finished pretraining with the same data, players and
@@ -110,6 +120,9 @@ def run_experiment(model_dir, strategy=None, method=None,
       None or "": no cache.
     partner_eval_every: in the game, evaluate the players other than the selected one (T in
       KDGAN) every this many epochs and at the last epoch (the selected one: every epoch).
+    eval_every: evaluate the players every this many game epochs (and at the last): the
+      validation-selected epoch is chosen among those. 1 (every epoch) unless evaluation
+      dominates the cost (CIFAR-10 at small n).
     epoch_probe: optional measurement after each game epoch's training, e.g.
       `@gradient_variance_probe` (kdgan_tf/probes.py, the data of Figure 7) or
       `@discriminator_scores_probe` (what D tells C; README "Why NaGAN collapses"). It is
@@ -140,24 +153,31 @@ def run_experiment(model_dir, strategy=None, method=None,
     _check_init_from(init_from, seed, fingerprint)
   builders = {"classifier": classifier_builder, "teacher": teacher_builder,
               "discriminator": discriminator_builder}
+  if input_normalization not in (None, "none"):
+    images = splits.train.views.get(views_lib.INFERENCE_VIEW)
+    builders = {p: normalizing(b, input_normalization, images) for p, b in builders.items()}
   if pretrain_cache_dir == "auto":
     pretrain_cache_dir = os.path.join(os.path.dirname(os.path.abspath(model_dir)),
                                       "pretrain_cache")
   task = task(splits.num_classes) if task is not None else None
   runner = Runner(model_dir, method, splits, builders, strategy, seed, batch_size,
                   eval_batch_size, game_epochs, tau_schedule,
-                  random_affine if augment else no_augment, init_from=init_from,
+                  augmentation if augment else no_augment, init_from=init_from,
                   log=log, data_fingerprint=fingerprint,
                   pretrain_cache_dir=pretrain_cache_dir or None,
                   partner_eval_every=partner_eval_every, epoch_probe=epoch_probe,
+                  eval_every=eval_every,
                   checkpoint_every_secs=checkpoint_every_secs, task=task,
                   player_views=player_views)
   record = runner.record
   record.update(method=method.name, selected_player=method.selected_player,
                 dataset=splits.name, seed=seed, data_fingerprint=fingerprint,
-                n=len(splits.train),
+                n=splits.requested_n or len(splits.train), train_size=len(splits.train),
+                data_notes=splits.notes or None,
                 validation_size=len(splits.val), test_size=len(splits.test),
                 batch_size=batch_size, game_epochs=game_epochs, augment=augment,
+                augmentation=getattr(augmentation, "__name__", None) if augment else None,
+                input_normalization=input_normalization or "none",
                 task=runner.task.name, selection_metric=runner.task.selection_metric,
                 player_views={p: list(v) for p, v in runner.views.items()},
                 strategy=type(strategy).__name__, replicas=strategy.num_replicas_in_sync,

@@ -1,7 +1,8 @@
-"""Reproduce Table 1 (MNIST) under two labelled protocols, resumably, and write the report.
+"""Reproduce Table 1 (MNIST, CIFAR-10) under two labelled protocols, resumably, with a report.
 
     python -m kdgan_tf.reproduce table1-mnist [--quick] [--seeds=10] [--ns=100,1000,10000]
-    python -m kdgan_tf.reproduce report [--runs_dir=...]      # aggregate only, run nothing
+    python -m kdgan_tf.reproduce table1-cifar10 [--quick] [--ns=500,5000,25000,50000]
+    python -m kdgan_tf.reproduce report [--dataset=cifar10] [--runs_dir=...]  # aggregate only
     python -m kdgan_tf.reproduce figures [--quick] [--figure_seeds=3]   # Figures 3a, 4, 7
 
 Protocols (every output names the one it comes from):
@@ -37,6 +38,8 @@ import kdgan_tf  # noqa: F401  (sets the Keras backend first)
 import gin
 
 from kdgan_tf import claims
+from kdgan_tf import game_diagnostics
+from kdgan_tf import grid_datasets
 from kdgan_tf import outputs
 from kdgan_tf import summarize
 from kdgan_tf.errors import UserError
@@ -46,20 +49,13 @@ FLAGS = flags.FLAGS
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METHOD_FILES = ("supervised_c", "mimic", "distn", "noisy", "codis", "nagan", "kdgan_wo_gm",
                 "kdgan", "supervised_t")
-N_FILES = {100: [], 1000: ["mnist_n1000.gin"], 10000: ["mnist_n10000.gin"]}
-# Gin files per protocol and n (other n: the n = 100 settings, with n bound directly).
-PROTOCOL_FILES = {"honest": {},
-                  "authors": {100: ["authors.gin"], 1000: ["authors.gin", "authors_n1000.gin"],
-                              10000: ["authors.gin", "authors_n10000.gin"]}}
-PROTOCOL_TEXT = {
-    "honest": "stratified subset, validation-selected epoch, mean ± std over seeds",
-    "authors": "last-n subset (original file order), augmentation in the game, authors' loss "
-               "weights, best test accuracy seen during training",
-}
+MNIST = grid_datasets.DATASETS["mnist"]
+PROTOCOL_FILES = ("honest", "authors")
+PROTOCOL_TEXT = {"honest": grid_datasets.HONEST_TEXT, "authors": MNIST.authors_text}
 
 
 TABLE_PROTOCOLS = ("honest", "authors")
-PAPER_NS = (100, 1000, 10000)  # Table 1's MNIST columns
+PAPER_NS = {"mnist": (100, 1000, 10000), "cifar10": (500, 25000, 50000)}  # Table 1's columns
 # Figure 4: each of KDGAN's weights varied alone over the paper's search ranges (section 4),
 # the others at mnist.gin's values; honest protocol, n = 100.
 SENSITIVITY = {"alpha": (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0),
@@ -81,24 +77,26 @@ class Run:
   points to it (SAME_AS_FILE)."""
 
   def __init__(self, protocol, n, method, seed, runs_dir, variant="", extra_bindings=(),
-               same_as=None):
+               same_as=None, dataset=MNIST, dataset_name=None):
     self.protocol, self.n, self.method, self.seed = protocol, int(n), method, int(seed)
     self.variant, self.extra_bindings = variant, list(extra_bindings)
-    self.runs_dir, self.same_as = runs_dir, same_as
+    self.runs_dir, self.same_as, self.dataset = runs_dir, same_as, dataset
     name = f"{method}_{variant}_s{seed}" if variant else f"{method}_s{seed}"
-    self.model_dir = os.path.join(runs_dir, protocol, f"mnist_n{self.n}", name)
+    # Named by the data the runs load (grid_datasets.resolved_name), not by the grid's key.
+    self.model_dir = os.path.join(runs_dir, protocol,
+                                  f"{dataset_name or dataset.key}_n{self.n}", name)
 
   def gin_files(self, quick=False):
-    protocol = PROTOCOL_FILES.get(self.protocol, {})
-    return (["mnist.gin"] + N_FILES.get(self.n, [])
-            + protocol.get(self.n, protocol.get(100, []))
+    # The sensitivity and probe runs use the honest recipe.
+    protocol = "authors" if self.protocol == "authors" else "honest"
+    return (grid_datasets.protocol_files(self.dataset, protocol, self.n)
             + [f"{self.method}.gin"] + (["quick.gin"] if quick else []))
 
   def bindings(self, original_order_npz, extra):
     # A finished run's checkpoints (~300 MB) are not outputs: 360 runs would fill the disk.
     out = [f"run_experiment.seed = {self.seed}", f"load_image_classification.n = {self.n}",
            "run_experiment.keep_checkpoints = False"]
-    if self.protocol == "authors":
+    if self.protocol == "authors" and self.dataset.needs_original_npz:
       out.append(f"load_image_classification.original_order_npz = '{original_order_npz}'")
     return out + self.extra_bindings + list(extra)
 
@@ -123,10 +121,10 @@ def read_finished_record(model_dir):
   return None
 
 
-def grid(protocols, ns, methods, seeds, runs_dir):
+def grid(protocols, ns, methods, seeds, runs_dir, dataset=MNIST, dataset_name=None):
   """Seed-major order inside each n, so a partial reproduction has complete seeds."""
-  return [Run(p, n, m, s, runs_dir) for n in ns for s in range(seeds) for p in protocols
-          for m in methods]
+  return [Run(p, n, m, s, runs_dir, dataset=dataset, dataset_name=dataset_name)
+          for n in ns for s in range(seeds) for p in protocols for m in methods]
 
 
 def sensitivity_grid(values, seeds, runs_dir, defaults=None):
@@ -196,6 +194,8 @@ def train_run(gin_files, bindings, model_dir):
   """Trains (or resumes) one run in-process; returns None or the error text."""
   from kdgan_tf import experiment  # pylint: disable=g-import-not-at-top
   from kdgan_tf.config import parse_config  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.data import image_classification  # pylint: disable=g-import-not-at-top
+  image_classification.keep_decoded_arrays()  # decoded once per grid process, not per run
   gin.clear_config()
   try:
     parse_config(gin_files, bindings)
@@ -266,9 +266,11 @@ def run_row(protocol, record, driver=None):
       "teacher_pretrained_test": _get(record, "game", "pretrained", "t_test_accuracy"),
       "teacher_final_test": teacher_final_test(record),
       "pretrain_seconds": round(pretrain_s, 1), "game_seconds": round(game_s, 1),
+      "train_size": record.get("train_size", record.get("n")),
       "augment": record.get("augment"), "tensorflow": record.get("tensorflow"),
       "other_runs_in_progress": driver.get("other_runs_in_progress"),
       "max_load_average_1min": driver.get("max_load_average_1min"),
+      **game_diagnostics.diagnostic_fields(record),
   }
 
 
@@ -516,7 +518,8 @@ def _cost_lines(rows):
   return lines
 
 
-def report_markdown(rows, paper, command, quick, grid_bindings=()):
+def report_markdown(rows, paper, command, quick, grid_bindings=(), dataset_name="mnist",
+                    authors_text=None):
   """REPORT.md: Table 1 side by side (paper | honest | authors), then how it was made.
 
   `grid_bindings` (the grid's grid_bindings.json) change every run's recipe, so they are named
@@ -525,35 +528,46 @@ def report_markdown(rows, paper, command, quick, grid_bindings=()):
   cells = table(rows)
   # The paper's three columns always appear (an n not run yet shows "–"), so a partial
   # reproduction cannot be mistaken for a complete one.
-  ns = sorted({row["n"] for row in rows} | (set() if quick else set(PAPER_NS)))
+  # (Only for a dataset the paper has: another dataset shows no paper column at all.)
+  paper_ns = PAPER_NS.get(dataset_name, ())
+  ns = sorted({row["n"] for row in rows} | (set() if quick else set(paper_ns)))
   methods = [m for m in METHOD_FILES if any(row["method"] == m for row in rows)]
-  lines = ["# Table 1 (MNIST), reproduced" + (" — QUICK SMOKE RUN, NOT A RESULT" if quick else ""),
+  shown_name = {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(dataset_name, dataset_name)
+  lines = [f"# Table 1 ({shown_name}), reproduced"
+           + (" — QUICK SMOKE RUN, NOT A RESULT" if quick else ""),
            "",
            "Generated by `python -m kdgan_tf.reproduce` from the run folders; do not edit by hand.",
            "",
            "Each cell: test accuracy in %, mean ± std (number of seeds).",
            f"- **honest**: {PROTOCOL_TEXT['honest']}.",
-           f"- **authors**: {PROTOCOL_TEXT['authors']}.",
-           f"- **paper**: {paper['source']}.",
+           f"- **authors**: {authors_text or PROTOCOL_TEXT['authors']}.",
+           (f"- **paper**: {paper['source']}." if paper_ns else
+            f"- **paper**: the paper has no {shown_name} column; none is shown."),
            "- SUPERVISED-T reports the teacher; every other row the classifier C."]
   named_bindings = "; ".join(f"`{b}`" for b in grid_bindings) or "none"
   if grid_bindings:
     lines.append("- **Every run of this grid also had these gin bindings** (both protocols): "
                  f"{named_bindings}.")
   lines.append("")
-  header = ["method"] + [f"n = {n:,} {what}" for n in ns for what in ("paper", "honest",
-                                                                       "authors")]
+  columns = ("paper", "honest", "authors") if paper_ns else ("honest", "authors")
+  header = ["method"] + [f"n = {n:,} {what}" for n in ns for what in columns]
   lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
   for method in methods:
     row = [method]
     for n in ns:
       by = cells.get((method, n), {})
-      row += [_paper_cell(paper_number(paper, "mnist", n, method)), _cell(by.get("honest")),
-              _cell(by.get("authors"))]
+      row += ([_paper_cell(paper_number(paper, dataset_name, n, method))] if paper_ns else [])
+      row += [_cell(by.get("honest")), _cell(by.get("authors"))]
     lines.append("| " + " | ".join(row) + " |")
+  fewer = sorted({(r["protocol"], r["n"], r["train_size"]) for r in rows
+                  if r.get("train_size") is not None and r["train_size"] != r["n"]})
+  for protocol, n, size in fewer:
+    lines.append(f"- **{protocol}, n = {n:,}**: every training image; with the validation split "
+                 f"held out, the runs trained on {size:,} images.")
   lines += _paired_lines(rows)
   lines += _teacher_lines(rows)
   lines += _game_effect_lines(rows)
+  lines += game_diagnostics.diagnostic_lines(rows)
   lines += _cost_lines(rows)
   tf_versions = sorted({str(r["tensorflow"]) for r in rows})
   lines += ["", "## How this was produced", "",
@@ -567,7 +581,7 @@ def report_markdown(rows, paper, command, quick, grid_bindings=()):
 
 
 def write_report(rows, report_dir, results_dir, command, quick, failures=(), extra_lines=(),
-                 grid_bindings=()):
+                 grid_bindings=(), dataset_name="mnist", authors_text=None):
   from kdgan_tf.summarize import PAPER_TABLE1  # pylint: disable=g-import-not-at-top
   with open(PAPER_TABLE1) as f:
     paper = json.load(f)
@@ -582,7 +596,7 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=(), ext
   outputs.write_json(os.path.join(results_dir, "table1.json"),
                      {"paper_source": paper["source"], "cells": summary, "quick": quick,
                       "grid_bindings": list(grid_bindings)})
-  text = report_markdown(rows, paper, command, quick, grid_bindings)
+  text = report_markdown(rows, paper, command, quick, grid_bindings, dataset_name, authors_text)
   if extra_lines:
     text += "\n".join(extra_lines) + "\n"
   if failures:
@@ -775,13 +789,18 @@ def define_flags():
   flags.DEFINE_bool("quick", False, "A minutes-long smoke version of the grid (tiny players, few "
                     "epochs, one seed): checks the machinery, its numbers mean nothing.")
   flags.DEFINE_integer("seeds", 10, "Seeds 0 .. seeds-1 per (protocol, n, method).")
-  flags.DEFINE_list("ns", ["100", "1000", "10000"], "Training-set sizes n.")
+  flags.DEFINE_list("ns", None, "Training-set sizes n (default: the dataset's, e.g. "
+                    "100,1000,10000 for MNIST, 500,5000,25000,50000 for CIFAR-10; --quick: the "
+                    "first).")
+  flags.DEFINE_string("dataset", "mnist", "The grid `report` aggregates (table1-<dataset> "
+                      "names it itself).")
   flags.DEFINE_list("methods", None, "Methods (default: all of Table 1 plus SUPERVISED-C/T).")
   flags.DEFINE_list("protocols", ["honest", "authors"], "Protocols to run.")
-  flags.DEFINE_string("runs_dir", None, "Where the run folders go (default runs/table1_mnist, "
-                      "or runs/table1_mnist_quick with --quick).")
+  flags.DEFINE_string("runs_dir", None, "Where the run folders go (default "
+                      "runs/table1_<dataset>, or runs/table1_<dataset>_quick with --quick).")
   flags.DEFINE_string("report_dir", None, "Where REPORT.md and the CSV/JSON go (default: the "
-                      "repository root and results/table1_mnist; with --quick: inside runs_dir).")
+                      "repository root and results/table1_mnist for MNIST, results/table1_<dataset> for "
+                      "the others; with --quick: inside runs_dir).")
   flags.DEFINE_string("original_order_npz", None, "Keras-layout mnist.npz in the original file "
                       "order, for the authors' last-n subset (default ../shared/data/mnist.npz "
                       "if it exists, else Keras' download cache ~/.keras/datasets/mnist.npz).")
@@ -793,17 +812,33 @@ def define_flags():
 
 
 def main(argv):
-  if len(argv) != 2 or argv[1] not in ("table1-mnist", "report", "figures"):
-    print("usage: python -m kdgan_tf.reproduce table1-mnist|report|figures [--quick] [flags]",
-          file=sys.stderr)
+  grids = [f"table1-{key}" for key in grid_datasets.DATASETS]
+  if len(argv) != 2 or argv[1] not in grids + ["report", "figures"]:
+    print(f"usage: python -m kdgan_tf.reproduce {'|'.join(grids)}|report|figures [--quick] "
+          "[flags]", file=sys.stderr)
     return 2
   quick = FLAGS.quick
+  key = argv[1][len("table1-"):] if argv[1].startswith("table1-") else FLAGS.dataset
+  if key not in grid_datasets.DATASETS or (argv[1] == "figures" and key != "mnist"):
+    print(f"kdgan_tf.reproduce: error: --dataset={key}: choose from "
+          f"{list(grid_datasets.DATASETS)} (figures: mnist only).", file=sys.stderr)
+    return 2
+  dataset = grid_datasets.DATASETS[key]
+  try:
+    dataset_name = grid_datasets.resolved_name(dataset, FLAGS.gin_bindings)
+  except Exception as e:  # pylint: disable=broad-except  (a bad binding: one sentence)
+    print(f"kdgan_tf.reproduce: error: --gin_bindings: {str(e).splitlines()[0]}",
+          file=sys.stderr)
+    return 2
   # Absolute paths: they are bound into gin configs, which a resumed run must match exactly.
   runs_dir = os.path.abspath(FLAGS.runs_dir or os.path.join(
-      REPO, "runs", "table1_mnist_quick" if quick else "table1_mnist"))
-  report_dir = FLAGS.report_dir or (runs_dir if quick else REPO)
+      REPO, "runs", f"table1_{dataset_name}_quick" if quick else f"table1_{dataset_name}"))
+  # MNIST's report is the repository's REPORT.md; any other dataset's lives beside its records.
+  default_results = os.path.join(REPO, "results", f"table1_{dataset_name}")
+  report_dir = FLAGS.report_dir or (runs_dir if quick else (
+      REPO if dataset_name == "mnist" else default_results))
   results_dir = (os.path.join(report_dir, "results") if quick or FLAGS.report_dir
-                 else os.path.join(REPO, "results", "table1_mnist"))
+                 else default_results)
   command = "python -m kdgan_tf.reproduce " + " ".join(shlex.quote(a) for a in argv[1:] + [
       a for a in sys.argv[1:] if a.startswith("--")])
   failures = []
@@ -812,14 +847,16 @@ def main(argv):
   except UserError as e:
     print(f"kdgan_tf.reproduce: error: {e}", file=sys.stderr)
     return 2
-  # The grid whose records are committed: only it restores them and rewrites README's table.
-  default_grid = not (quick or FLAGS.runs_dir or FLAGS.report_dir)
+  # The grid whose records are committed: only it restores them and rewrites README's table
+  # (never a grid whose bindings load another dataset than the grid's own).
+  default_grid = not (quick or FLAGS.runs_dir or FLAGS.report_dir) and dataset_name == key
   if default_grid:
     restored = restore_records(results_dir, runs_dir)
     if restored:
       print(f"{restored} finished runs restored into {runs_dir} from "
             f"{os.path.join(results_dir, 'records')} (their run folders were missing).")
-  npz = FLAGS.original_order_npz or default_original_order_npz()
+  npz = FLAGS.original_order_npz or (default_original_order_npz()
+                                     if dataset.needs_original_npz else None)
   npz = os.path.abspath(npz) if npz else None
   if argv[1] != "report":
     error = check_same_bindings(runs_dir, FLAGS.gin_bindings)
@@ -833,7 +870,7 @@ def main(argv):
     failures = execute(in_shard(probe_grid(seeds, runs_dir) + sweep, shard), quick, npz,
                        FLAGS.gin_bindings, FLAGS.max_runs)
     record_failures(runs_dir, failures)
-  if argv[1] == "table1-mnist":
+  if argv[1].startswith("table1-"):
     methods = FLAGS.methods or list(METHOD_FILES)
     unknown = sorted(set(methods) - set(METHOD_FILES))
     bad_protocols = sorted(set(FLAGS.protocols) - set(PROTOCOL_FILES))
@@ -842,20 +879,23 @@ def main(argv):
             f"{bad_protocols}; choose from {list(METHOD_FILES)} and {list(PROTOCOL_FILES)}.",
             file=sys.stderr)
       return 2
-    if "authors" in FLAGS.protocols and not npz:
+    if "authors" in FLAGS.protocols and dataset.needs_original_npz and not npz:
       print("kdgan_tf.reproduce: error: the authors' protocol needs MNIST in its original file "
             "order: pass --original_order_npz=PATH (a Keras-layout mnist.npz, e.g. from "
             "keras.datasets.mnist.load_data() online, or ../shared/data/mnist.npz here).",
             file=sys.stderr)
       return 2
     seeds = 1 if quick else FLAGS.seeds
-    ns = [100] if quick and FLAGS.ns == ["100", "1000", "10000"] else [int(n) for n in FLAGS.ns]
-    runs = in_shard(grid(FLAGS.protocols, ns, methods, seeds, runs_dir), shard)
+    default_ns = [int(n) for n in FLAGS.ns or dataset.default_ns]
+    ns = [default_ns[0]] if quick and not FLAGS.ns else default_ns
+    runs = in_shard(grid(FLAGS.protocols, ns, methods, seeds, runs_dir, dataset, dataset_name),
+                    shard)
     failures = execute(runs, quick, npz, FLAGS.gin_bindings, FLAGS.max_runs)
     record_failures(runs_dir, failures)
   figures_dir = (results_dir if quick or FLAGS.report_dir
                  else os.path.join(REPO, "results", "figures"))
-  figure_lines, drawn = write_figures(runs_dir, figures_dir)
+  figure_lines, drawn = (write_figures(runs_dir, figures_dir) if dataset_name == "mnist"
+                         else ([], 0))
   rows = collect(runs_dir)
   if not rows:
     print(f"kdgan_tf.reproduce: error: no finished runs below {runs_dir}; nothing to report "
@@ -864,8 +904,8 @@ def main(argv):
   failed = outputs.read_json(os.path.join(runs_dir, "failures.json"), default=[]) or []
   text = write_report(rows, report_dir, results_dir, command, quick, failed, figure_lines,
                       outputs.read_json(os.path.join(runs_dir, GRID_BINDINGS_FILE), default=[])
-                      or [])
-  if default_grid and update_readme_table(
+                      or [], dataset_name, dataset.authors_text)
+  if default_grid and dataset_name == "mnist" and update_readme_table(
       os.path.join(REPO, "README.md"), text):
     print("README.md's Table 1 updated from REPORT.md.")
   archived = archive_records(runs_dir, results_dir)

@@ -45,3 +45,42 @@ def random_affine(images, seed, rotation_degrees=15.0, shift_fraction=0.1, zoom_
   return tf.raw_ops.ImageProjectiveTransformV3(
       images=images, transforms=transforms, output_shape=tf.constant([height, width]),
       fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+
+
+def _shift_flip(images, dx, dy, flip):
+  """Integer shifts (dx, dy) [B] with zero fill, then a horizontal flip where `flip` [B] is 1:
+  one projective transform per image, nearest-neighbour, so pixels are copied, not blended."""
+  width = images.shape[2]
+  sign = 1.0 - 2.0 * flip  # +1 keep, -1 mirror
+  # Output pixel x reads input x' = sign * x + (width - 1) * flip - dx (and y' = y - dy).
+  a0, a2 = sign, (width - 1) * flip - dx
+  zeros, ones = tf.zeros_like(a0), tf.ones_like(a0)
+  transforms = tf.stack([a0, zeros, a2, zeros, ones, -dy, zeros, zeros], axis=1)
+  return tf.raw_ops.ImageProjectiveTransformV3(
+      images=images, transforms=transforms,
+      output_shape=tf.constant([images.shape[1], width]), fill_value=0.0,
+      interpolation="NEAREST", fill_mode="CONSTANT")
+
+
+@gin.configurable
+def mirror(images, seed):
+  """Random horizontal mirroring, each image with probability 1/2 (the paper's CIFAR-10
+  augmentation, section 4.1)."""
+  flip = tf.cast(tf.random.stateless_uniform([tf.shape(images)[0]], seed=seed) < 0.5,
+                 images.dtype)
+  zeros = tf.zeros_like(flip)
+  return _shift_flip(images, zeros, zeros, flip)
+
+
+@gin.configurable
+def pad_crop_flip(images, seed, padding=4):
+  """Zero-pad by `padding` pixels, take a random crop of the original size, mirror with
+  probability 1/2: the authors' CIFAR-10 training augmentation (pad to 40, crop 32, flip;
+  facts §3). A crop of the padded image is a shift by -padding..padding with zero fill."""
+  batch = tf.shape(images)[0]
+  shifts = tf.random.stateless_uniform([batch, 2], seed=seed, minval=-padding,
+                                       maxval=padding + 1, dtype=tf.int32)
+  flip = tf.random.stateless_uniform([batch], seed=tf.random.experimental.stateless_fold_in(
+      seed, 1)) < 0.5
+  return _shift_flip(images, tf.cast(shifts[:, 0], images.dtype),
+                     tf.cast(shifts[:, 1], images.dtype), tf.cast(flip, images.dtype))

@@ -18,6 +18,12 @@ Subset rules (gin `subset_rule`, image classification):
     NOTE: "last n" only reproduces the authors' subset in the ORIGINAL file order
     (`keras.datasets.mnist` / an `mnist.npz`); tensorflow-datasets stores MNIST in another
     (hashed) order, where "last n" selects different images.
+  * "first_per_class": the first n/K images of each class in file order, as the authors'
+    CIFAR-10 code did (from `data_batch_1`); the validation set is drawn from the other images.
+    Like "last", only meaningful in the original order (cifar10's tfds `id` restores it).
+  * n equal to the whole training split means "every image": all the images outside the
+    validation split (CIFAR-10's n = 50,000 leaves 45,000 once 5,000 are held out; the loader
+    says so in `DataSplits.notes`).
 The test split is never touched here: it is only reported.
 """
 import dataclasses
@@ -58,6 +64,7 @@ class DataSplits:
   label_names: list = None
   vocabularies: dict = None
   notes: str = ""
+  requested_n: int = None  # the n asked for, when it differs from len(train) ("every image")
 
   @property
   def multi_label(self):
@@ -156,7 +163,7 @@ def fingerprint_arrays(splits):
   return out
 
 
-SUBSET_RULES = ("stratified", "last")
+SUBSET_RULES = ("stratified", "last", "first_per_class")
 
 
 def make_split_indices(labels, n, validation_size, rule="stratified", seed=0, num_classes=None):
@@ -172,19 +179,39 @@ def make_split_indices(labels, n, validation_size, rule="stratified", seed=0, nu
     raise UserError(f"n must be positive, got {n}.")
   if validation_size < 0:
     raise UserError(f"validation_size must be >= 0, got {validation_size}.")
+  rng = np.random.RandomState(seed)
+  if n == total and rule != "last":  # "every image": all but the validation split
+    perm = rng.permutation(total)
+    pool = perm[validation_size:]
+    if rule == "first_per_class" and validation_size:
+      raise UserError(f"subset_rule 'first_per_class' with n = {total} (every image) leaves no "
+                      "images for validation: set validation_size = 0.")
+    train_idx = np.arange(total) if rule == "first_per_class" else pool
+    return train_idx, np.sort(perm[:validation_size])
   if n + validation_size > total:
     raise UserError(f"n = {n} plus validation_size = {validation_size} exceeds the {total} "
-                    "training images available; lower n or validation_size.")
-  rng = np.random.RandomState(seed)
+                    "training images available; lower n or validation_size (or set n to all "
+                    f"{total} images: every image outside the validation split).")
+  k = int(num_classes or labels.max() + 1)
+  per_class = np.full(k, n // k)
+  per_class[: n % k] += 1
+  if rule == "first_per_class":
+    chosen = []
+    for c in range(k):
+      members = np.flatnonzero(labels == c)
+      if len(members) < per_class[c]:
+        raise UserError(f"class {c} has only {len(members)} images, {per_class[c]} needed for "
+                        f"the first {per_class[c]} per class (n = {n}).")
+      chosen.append(members[: per_class[c]])
+    train_idx = np.sort(np.concatenate(chosen))
+    rest = np.setdiff1d(np.arange(total), train_idx)
+    return train_idx, np.sort(rest[rng.permutation(len(rest))[:validation_size]])
   if rule == "last":
     train_idx = np.arange(total - n, total)
     rest = rng.permutation(total - n)
     return train_idx, np.sort(rest[:validation_size])
   perm = rng.permutation(total)
   val_idx, pool = perm[:validation_size], perm[validation_size:]
-  k = int(num_classes or labels.max() + 1)
-  per_class = np.full(k, n // k)
-  per_class[: n % k] += 1
   chosen = []
   for c in range(k):
     members = pool[labels[pool] == c]
