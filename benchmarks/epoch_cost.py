@@ -5,8 +5,10 @@ batches, but every update also runs the other players forward (soft targets, rew
 and samples labels. This prints seconds per pass and their RATIO (ideal: about 1).
 
   python benchmarks/epoch_cost.py [--n 100] [--batch_size 10] [--repeats 20] [--estimator ...]
-Training time only (no evaluation); shapes of MNIST, pixel values random (speed does not
-depend on them).
+  python benchmarks/epoch_cost.py --dataset cifar10 --n 500 --batch_size 60 --repeats 5
+Training time only (no evaluation); shapes and players of MNIST (MLP C, LeNet T and D) or
+CIFAR-10 (cifar10.gin's: tutorial CNN C and D, ResNet-20 T), pixel values random (speed does
+not depend on them).
 """
 import argparse
 import time
@@ -20,6 +22,7 @@ from kdgan_tf.data import DataSplits, Split
 from kdgan_tf.data import views
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.models import lenet, mlp_classifier
+from kdgan_tf.models.cifar import preact_resnet, tutorial_cnn
 from kdgan_tf.schedules import constant_tau
 from kdgan_tf.trainers import KDGAN
 from kdgan_tf.trainers.base import StepContext
@@ -35,10 +38,16 @@ def main():
   parser.add_argument("--estimator", default="concrete_pathwise",
                       choices=["concrete_pathwise", "concrete_score", "reinforce"])
   parser.add_argument("--num_samples", type=int, default=20)
+  parser.add_argument("--dataset", default="mnist", choices=["mnist", "cifar10"])
   args = parser.parse_args()
 
   rng = np.random.RandomState(0)
-  x = rng.rand(args.n, 28, 28, 1).astype(np.float32)
+  shape = (28, 28, 1) if args.dataset == "mnist" else (32, 32, 3)
+  builders = ({"classifier": mlp_classifier, "teacher": lenet, "discriminator": lenet}
+              if args.dataset == "mnist" else
+              {"classifier": tutorial_cnn, "teacher": preact_resnet,
+               "discriminator": tutorial_cnn})
+  x = rng.rand(args.n, *shape).astype(np.float32)
   y = rng.randint(0, 10, args.n).astype(np.int32)
   splits = DataSplits(Split({"image": x}, y), Split({"image": x[:0]}, y[:0]),
                       Split({"image": x[:0]}, y[:0]), 10)
@@ -46,9 +55,7 @@ def main():
   method = KDGAN(estimator=lambda *a: estimator(*a, num_samples=args.num_samples),
                  num_negatives=args.num_samples)
   strategy = tf.distribute.get_strategy()
-  runner = Runner("/tmp/kdgan_epoch_cost", method, splits,
-                  {"classifier": mlp_classifier, "teacher": lenet, "discriminator": lenet},
-                  strategy, seed=0, batch_size=args.batch_size, eval_batch_size=1000,
+  runner = Runner("/tmp/kdgan_epoch_cost", method, splits, builders, strategy, seed=0, batch_size=args.batch_size, eval_batch_size=1000,
                   game_epochs=1, tau_schedule=constant_tau, augment_fn=no_augment,
                   summary=False, log=lambda m: None)
   steps = tf.constant(args.n // args.batch_size)
@@ -72,7 +79,7 @@ def main():
   for name, fns in (("kdgan", game), ("supervised", plain)):
     per_phase[name] = time_passes(fns)
   ratio = per_phase["kdgan"] / per_phase["supervised"]
-  print(f"n={args.n} batch={args.batch_size} estimator={args.estimator} "
+  print(f"{args.dataset} n={args.n} batch={args.batch_size} estimator={args.estimator} "
         f"samples={args.num_samples} ({int(steps)} steps per pass, {args.repeats} repeats)")
   print(f"one KDGAN pass (D, T, C updates):          {per_phase['kdgan'] * 1000:8.1f} ms")
   print(f"one supervised pass each of D, T and C:    {per_phase['supervised'] * 1000:8.1f} ms")
