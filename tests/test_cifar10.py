@@ -215,3 +215,18 @@ def test_diagnostics_compare_teacher_and_student_and_report_d_by_hand():
   assert "| honest | 500 | 4.00 ± 1.41 (2) | yes |" in text  # +5 and +3 points
   assert "| authors | 500 | -10.00 ± 0.00 (1) | no |" in text
   assert "| honest | 500 | kdgan | 0.9000 ± 0.0000 (2) | 0.5000 ± 0.0000 (2) |" in text
+
+
+def test_a_normalised_players_cache_key_does_not_depend_on_keras_layer_numbering():
+  """Keras numbers layers per process; a grid builds many players in one process, so the
+  pretraining cache must key a nested (normalised) player without those names."""
+  from kdgan_tf.trainers.pretrain_cache import architecture_signature  # pylint: disable=g-import-not-at-top
+  images = np.zeros((4, 32, 32, 3), np.float32)
+  build = normalizing(tutorial_cnn, "per_pixel_mean", images)
+  first = architecture_signature(build(input_shape=(32, 32, 3), num_classes=10,
+                                       name="classifier"))
+  tutorial_cnn(input_shape=(32, 32, 3), num_classes=10)  # advances Keras' layer counters
+  again = architecture_signature(build(input_shape=(32, 32, 3), num_classes=10,
+                                       name="classifier"))
+  assert json.dumps(first, sort_keys=True, default=str) == json.dumps(
+      again, sort_keys=True, default=str)

@@ -28,6 +28,10 @@ def architecture_signature(model):
   """The model's layers as (class, config without names) plus its weight shapes."""
   layers = []
   for layer in model.layers:
+    if hasattr(layer, "layers"):  # a nested model (e.g. behind an input-normalisation layer):
+      # its config names its layers, which Keras numbers per process, so recurse instead.
+      layers.append([type(layer).__name__, architecture_signature(layer)["layers"]])
+      continue
     config = {k: v for k, v in layer.get_config().items() if k != "name"}
     layers.append([type(layer).__name__, config])
   shapes = [list(w.shape) for w in model.weights]
