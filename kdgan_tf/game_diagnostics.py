@@ -44,10 +44,11 @@ def diagnostic_lines(rows):
   cells = {}
   for row in rows:
     cells.setdefault((row["protocol"], row["n"]), []).append(row)
-  lines = ["", "## Teacher minus classifier before the game (test accuracy, points)", "",
-           "Pretrained T minus pretrained C, paired by run (runs of methods with both players); "
-           "**no** marks a cell whose teacher is not better than its student.", "",
-           "| protocol | n | T − C | T better |", "|---|---|---|---|"]
+  teacher = ["", "## Teacher minus classifier before the game (test accuracy, points)", "",
+             "Pretrained T minus pretrained C, paired by run (runs of methods with both "
+             "players); **no** marks a cell whose teacher is not better than its student.", "",
+             "| protocol | n | T − C | T better |", "|---|---|---|---|"]
+  lines = []
   for (protocol, n), group in sorted(cells.items()):
     diffs = _mean([100 * (r["t_pretrained_test"] - r["c_pretrained_test"]) for r in group
                    if r.get("t_pretrained_test") is not None
@@ -55,17 +56,21 @@ def diagnostic_lines(rows):
     if diffs:
       lines.append(f"| {protocol} | {n:,} | {_fmt(diffs, digits=2)} | "
                    f"{'yes' if diffs[0] > 0 else 'no'} |")
-  lines += ["", "## The discriminator at the end of the game", "",
-            f"D's loss, the generators' mass w on the true labels of D's training pairs, and "
-            f"D's best achievable loss given w, over the last game epoch (chance: 2 ln 2 = "
-            f"{CHANCE:.4f}); mean ± std over runs.", "",
-            "| protocol | n | method | D's loss | w | D's best loss given w |",
-            "|---|---|---|---|---|---|"]
+  lines = (teacher + lines) if lines else []
+  discriminator = []
   for (protocol, n), group in sorted(cells.items()):
     for method in sorted({r["method"] for r in group if r.get("d_loss_last") is not None}):
       runs = [r for r in group if r["method"] == method]
-      lines.append(f"| {protocol} | {n:,} | {method} | "
-                   f"{_fmt(_mean([r.get('d_loss_last') for r in runs]))} | "
-                   f"{_fmt(_mean([r.get('d_true_mass_last') for r in runs]))} | "
-                   f"{_fmt(_mean([r.get('d_loss_floor_last') for r in runs]))} |")
-  return lines
+      discriminator.append(
+          f"| {protocol} | {n:,} | {method} | "
+          f"{_fmt(_mean([r.get('d_loss_last') for r in runs]))} | "
+          f"{_fmt(_mean([r.get('d_true_mass_last') for r in runs]))} | "
+          f"{_fmt(_mean([r.get('d_loss_floor_last') for r in runs]))} |")
+  if not discriminator:
+    return lines
+  return lines + ["", "## The discriminator at the end of the game", "",
+            f"D's loss, the generators' mass w on the true labels of D's training pairs, and "
+            f"D's best achievable loss given w, over the last game epoch (chance: 2 ln 2 = "
+            f"{CHANCE:.4f}); mean ± std over runs.", "",
+                  "| protocol | n | method | D's loss | w | D's best loss given w |",
+                  "|---|---|---|---|---|---|"] + discriminator

@@ -519,7 +519,7 @@ def _cost_lines(rows):
 
 
 def report_markdown(rows, paper, command, quick, grid_bindings=(), dataset_name="mnist",
-                    authors_text=None):
+                    authors_text=None, data_note=""):
   """REPORT.md: Table 1 side by side (paper | honest | authors), then how it was made.
 
   `grid_bindings` (the grid's grid_bindings.json) change every run's recipe, so they are named
@@ -544,6 +544,8 @@ def report_markdown(rows, paper, command, quick, grid_bindings=(), dataset_name=
            (f"- **paper**: {paper['source']}." if paper_ns else
             f"- **paper**: the paper has no {shown_name} column; none is shown."),
            "- SUPERVISED-T reports the teacher; every other row the classifier C."]
+  if data_note:
+    lines.append(f"- **Data**: {data_note}")
   named_bindings = "; ".join(f"`{b}`" for b in grid_bindings) or "none"
   if grid_bindings:
     lines.append("- **Every run of this grid also had these gin bindings** (both protocols): "
@@ -581,7 +583,7 @@ def report_markdown(rows, paper, command, quick, grid_bindings=(), dataset_name=
 
 
 def write_report(rows, report_dir, results_dir, command, quick, failures=(), extra_lines=(),
-                 grid_bindings=(), dataset_name="mnist", authors_text=None):
+                 grid_bindings=(), dataset_name="mnist", authors_text=None, data_note=""):
   from kdgan_tf.summarize import PAPER_TABLE1  # pylint: disable=g-import-not-at-top
   with open(PAPER_TABLE1) as f:
     paper = json.load(f)
@@ -596,7 +598,8 @@ def write_report(rows, report_dir, results_dir, command, quick, failures=(), ext
   outputs.write_json(os.path.join(results_dir, "table1.json"),
                      {"paper_source": paper["source"], "cells": summary, "quick": quick,
                       "grid_bindings": list(grid_bindings)})
-  text = report_markdown(rows, paper, command, quick, grid_bindings, dataset_name, authors_text)
+  text = report_markdown(rows, paper, command, quick, grid_bindings, dataset_name, authors_text,
+                         data_note)
   if extra_lines:
     text += "\n".join(extra_lines) + "\n"
   if failures:
@@ -904,7 +907,8 @@ def main(argv):
   failed = outputs.read_json(os.path.join(runs_dir, "failures.json"), default=[]) or []
   text = write_report(rows, report_dir, results_dir, command, quick, failed, figure_lines,
                       outputs.read_json(os.path.join(runs_dir, GRID_BINDINGS_FILE), default=[])
-                      or [], dataset_name, dataset.authors_text)
+                      or [], dataset_name, dataset.authors_text,
+                      dataset.data_note if dataset_name == key else "")
   if default_grid and dataset_name == "mnist" and update_readme_table(
       os.path.join(REPO, "README.md"), text):
     print("README.md's Table 1 updated from REPORT.md.")

@@ -170,7 +170,7 @@ def test_run_sh_table1_cifar10_quick_end_to_end(tmp_path, tiny_cifar_npz):
   assert result.stdout.count(": done") == 2  # one per protocol
   report = open(os.path.join(runs_dir, "REPORT.md")).read()
   assert report.startswith("# Table 1 (CIFAR-10), reproduced")
-  assert "first n/10 images per class" in report
+  assert "first n/10 images per class" in report and "JPEG export" in report
   for protocol in ("honest", "authors"):
     record = json.load(open(os.path.join(runs_dir, protocol, "cifar10_n40", "kdgan_s0",
                                          "metrics.json")))
@@ -215,6 +215,7 @@ def test_diagnostics_compare_teacher_and_student_and_report_d_by_hand():
   assert "| honest | 500 | 4.00 ± 1.41 (2) | yes |" in text  # +5 and +3 points
   assert "| authors | 500 | -10.00 ± 0.00 (1) | no |" in text
   assert "| honest | 500 | kdgan | 0.9000 ± 0.0000 (2) | 0.5000 ± 0.0000 (2) |" in text
+  assert game_diagnostics.diagnostic_lines([dict(protocol="honest", n=1, method="x")]) == []
 
 
 def test_a_normalised_players_cache_key_does_not_depend_on_keras_layer_numbering():
