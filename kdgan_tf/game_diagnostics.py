@@ -7,7 +7,8 @@ when D's loss moves away from 2 ln 2: with w the generators' mass on the true la
 loss is (1 + w) ln(1 + w) - w ln w (losses.discriminator_loss_floor), 2 ln 2 at w = 1.
 """
 import math
-import statistics
+
+from kdgan_tf.table2_report import mean_std as _mean
 
 CHANCE = 2.0 * math.log(2.0)
 
@@ -22,14 +23,6 @@ def diagnostic_fields(record):
           "t_pretrained_test": pretrained.get("t_test_accuracy"),
           "d_loss_last": last.get("d_loss"), "d_true_mass_last": last.get("d_true_mass"),
           "d_loss_floor_last": last.get("d_loss_floor")}
-
-
-def _mean(values):
-  values = [v for v in values if v is not None]
-  if not values:
-    return None
-  return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0), len(
-      values)
 
 
 def _fmt(stats, scale=1.0, digits=4):
