@@ -48,6 +48,7 @@ RULES = {
     "run_experiment.export": FLAG,
     "run_experiment.partner_eval_every": POSITIVE_INT,
     "run_experiment.eval_every": POSITIVE_INT,
+    "run_experiment.train_eval_size": POSITIVE_INT,
     "run_experiment.checkpoint_every_secs": NON_NEGATIVE,
     "run_experiment.keep_checkpoints": FLAG,
     # per-player settings (kdgan_tf/trainers/loop.py), under the scopes classifier/ teacher/

@@ -29,6 +29,7 @@ from kdgan_tf.probes import gradient_variance_probe  # noqa: F401  (registers it
 from kdgan_tf.schedules import exponential_tau
 from kdgan_tf.trainers import KDGAN
 from kdgan_tf.trainers.loop import Runner
+from kdgan_tf.trainers.evaluation import EvaluationPolicy
 
 try:  # registers @load_yfcc100m; tensorflow-datasets problems must not stop the other datasets
   from kdgan_tf.data import yfcc100m  # noqa: F401  pylint: disable=g-import-not-at-top
@@ -81,7 +82,7 @@ def run_experiment(model_dir, strategy=None, method=None,
                    eval_batch_size=1000, game_epochs=30, tau_schedule=exponential_tau,
                    augment=False, deterministic=True, export=True, init_from=None,
                    pretrain_cache_dir="auto", partner_eval_every=5, eval_every=1,
-                   epoch_probe=None,
+                   evaluate_test="every_evaluation", train_eval_size=None, epoch_probe=None,
                    checkpoint_every_secs=60.0, keep_checkpoints=True, task=None,
                    player_views=None, augmentation=random_affine, input_normalization="none",
                    log=print):
@@ -123,6 +124,12 @@ def run_experiment(model_dir, strategy=None, method=None,
     eval_every: evaluate the players every this many game epochs (and at the last): the
       validation-selected epoch is chosen among those. 1 (every epoch) unless evaluation
       dominates the cost (CIFAR-10 at small n).
+    evaluate_test: "every_evaluation", or "validation_improves": the test split only at game
+      epochs where the selected player's validation measure improves (the epochs the honest
+      protocol can select), at the last epoch and before the game. The authors' protocol (best
+      test over the game) needs "every_evaluation".
+    train_eval_size: evaluate the training-split diagnostic on this many training images (a
+      fixed random subset); None: all n (45,000 images per evaluation at CIFAR-10 n = 50,000).
     epoch_probe: optional measurement after each game epoch's training, e.g.
       `@gradient_variance_probe` (kdgan_tf/probes.py, the data of Figure 7) or
       `@discriminator_scores_probe` (what D tells C; README "Why NaGAN collapses"). It is
@@ -165,8 +172,9 @@ def run_experiment(model_dir, strategy=None, method=None,
                   augmentation if augment else no_augment, init_from=init_from,
                   log=log, data_fingerprint=fingerprint,
                   pretrain_cache_dir=pretrain_cache_dir or None,
-                  partner_eval_every=partner_eval_every, epoch_probe=epoch_probe,
-                  eval_every=eval_every,
+                  evaluation=EvaluationPolicy(eval_every, partner_eval_every, evaluate_test,
+                                              train_eval_size),
+                  epoch_probe=epoch_probe,
                   checkpoint_every_secs=checkpoint_every_secs, task=task,
                   player_views=player_views)
   record = runner.record
@@ -178,6 +186,7 @@ def run_experiment(model_dir, strategy=None, method=None,
                 batch_size=batch_size, game_epochs=game_epochs, augment=augment,
                 augmentation=getattr(augmentation, "__name__", None) if augment else None,
                 input_normalization=input_normalization or "none",
+                evaluation=runner.evaluation.describe(),
                 task=runner.task.name, selection_metric=runner.task.selection_metric,
                 player_views={p: list(v) for p, v in runner.views.items()},
                 strategy=type(strategy).__name__, replicas=strategy.num_replicas_in_sync,

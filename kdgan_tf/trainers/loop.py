@@ -30,6 +30,7 @@ from kdgan_tf.data.augment import no_augment
 from kdgan_tf.errors import CheckpointError, TrainingDivergedError, UserError
 from kdgan_tf.progress import progress_bar
 from kdgan_tf.trainers.base import PLAYERS, StepContext
+from kdgan_tf.trainers.evaluation import EvaluationPolicy
 from kdgan_tf.trainers.pretrain_cache import PretrainCache, cache_key
 from kdgan_tf.trainers.supervised import supervised_step
 
@@ -111,8 +112,8 @@ class Runner:
   def __init__(self, model_dir, method, splits, builders, strategy, seed, batch_size,
                eval_batch_size, game_epochs, tau_schedule, augment_fn, summary=True,
                init_from=None, log=print, data_fingerprint="", pretrain_cache_dir=None,
-               partner_eval_every=5, epoch_probe=None, checkpoint_every_secs=60.0, task=None,
-               player_views=None, eval_every=1):
+               evaluation=None, epoch_probe=None, checkpoint_every_secs=60.0, task=None,
+               player_views=None):
     self.model_dir, self.method, self.splits = model_dir, method, splits
     self.task = task or tasks.task_for(splits)
     self.views = views_lib.player_views(splits, method.players, player_views)
@@ -121,8 +122,7 @@ class Runner:
     self.log, self.init_from = log, init_from
     self.data_fingerprint = data_fingerprint
     self.cache = PretrainCache(pretrain_cache_dir) if pretrain_cache_dir else None
-    self.partner_eval_every = max(1, int(partner_eval_every))
-    self.eval_every = max(1, int(eval_every))
+    self.evaluation = evaluation or EvaluationPolicy()  # what the game evaluates, and when
     if epoch_probe is not None:
       probes.check_probe(epoch_probe)
       if splits.multi_label or any(len(v) > 1 for v in self.views.values()):
@@ -144,11 +144,14 @@ class Runner:
     self.settings = {p: _settings(p) for p in method.players}
     self.compiled = {}  # name -> tf.function, exposed for trace counting
     self._train_base = pipeline.base_dataset(splits.train)
+    train_subset = self.evaluation.train_indices(self.n)
+    evaluated = {name: splits.split(name) for name in ("train", "val", "test")}
+    if train_subset is not None:
+      evaluated["train"] = splits.train.take(train_subset)
     self._eval_sets = {
         name: strategy.experimental_distribute_dataset(
-            pipeline.evaluation_batches(pipeline.base_dataset(splits.split(name)),
-                                        eval_batch_size))
-        for name in ("train", "val", "test") if len(splits.split(name))}
+            pipeline.evaluation_batches(pipeline.base_dataset(split), eval_batch_size))
+        for name, split in evaluated.items() if len(split)}
 
     with strategy.scope():
       self.models = {}
@@ -456,27 +459,33 @@ class Runner:
                                                 dict(summary, model_dir=self.model_dir))
 
   def _evaluate_players(self, epoch=None):
-    """The task's measures of C and T on the n training images (no augmentation), validation
-    and test.
+    """The task's measures of C and T on the training images (no augmentation; a fixed subset
+    under `EvaluationPolicy.train_subset`), validation and test.
 
-    After pretraining (epoch None) every player is evaluated. In the game: the selected player
-    every epoch; other trained players every `partner_eval_every` epochs and at the last one
-    (a LeNet pass over 15k images costs as much as a KDGAN training pass at n = 100); frozen
-    players never again.
+    After pretraining (epoch None) every player on every split. In the game, as
+    `self.evaluation` says: the selected player at every evaluated epoch, other trained players
+    every `partner_every` epochs and at the last one (a LeNet pass over 15k images costs as much
+    as a KDGAN training pass at n = 100), frozen players never again; the test split at every
+    evaluated epoch or only where the selected player's validation measure improves. A split
+    not evaluated is None in the record.
     """
+    policy, last = self.evaluation, self.game_epochs
+    players = [p for p in _PREFIX if p in self.models and (
+        epoch is None or p == self.selected or (
+            p in self.method.trained_players and policy.evaluates_partner(epoch, last)))]
+    measures = {(p, "val"): self.evaluate(p, "val") for p in players}
+    val = self._selection_value(measures[(self.selected, "val")])
+    with_test = policy.evaluates_test(epoch, last, val, float(self.best_val))
     record = {}
-    for player, prefix in _PREFIX.items():
-      if player not in self.models:
-        continue
-      if epoch is not None and player != self.selected:
-        if player not in self.method.trained_players:
-          continue
-        if epoch % self.partner_eval_every and epoch != self.game_epochs:
-          continue
+    for player in players:
       for split in ("train", "val", "test"):
-        measures = self.evaluate(player, split)
+        if split == "test" and not with_test:
+          result = None
+        else:
+          result = measures.get((player, split)) or self.evaluate(player, split)
         for metric in self.task.metric_names:
-          record[f"{prefix}_{split}_{metric}"] = None if measures is None else measures[metric]
+          value = None if result is None else result[metric]
+          record[f"{_PREFIX[player]}_{split}_{metric}"] = value
     return record
 
   def _reset_dropout_seeds(self):
@@ -517,7 +526,7 @@ class Runner:
             self.models, tf.constant(views_lib.selector(self.views["classifier"])(
                 self.splits.train.views)), self.tau, self.seed, epoch + 1,
             labels=tf.constant(self.splits.train.labels)))
-      if (epoch + 1) % self.eval_every == 0 or epoch + 1 == self.game_epochs:
+      if self.evaluation.evaluates(epoch + 1, self.game_epochs):
         entry.update(self._evaluate_players(epoch + 1))
       entry["seconds"] = time.time() - t0
       game["epochs"].append(entry)
