@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from kdgan_tf.losses import (cross_entropy, discriminator_loss, discriminator_loss_floor,
+                             expected_adversarial_value,
                              generator_adversarial_value, kl_softened, l2_logits,
                              log_one_minus_sigmoid, log_sigmoid, pair_score, true_label_mass)
 
@@ -246,6 +247,20 @@ def test_generator_adversarial_value_hand_computed():
   out = generator_adversarial_value(_const(D), _const(labels))
   assert out.shape == (2, 2)
   np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+
+
+def test_expected_adversarial_value_is_the_exact_mean_over_hard_labels():
+  """The quantity every estimator estimates, in closed form: sum_k p_k log(1 - sigmoid(g_k));
+  the Monte Carlo mean of hard sampled labels converges to it."""
+  gen = [[0.0, math.log(2.0), math.log(5.0)], [2.0, 2.0, 2.0]]   # p = (1/8, 2/8, 5/8), uniform
+  d = np.array(D)
+  expected = [(1 * -_softplus(d[0, 0]) + 2 * -_softplus(d[0, 1]) + 5 * -_softplus(d[0, 2])) / 8,
+              sum(-_softplus(g) for g in d[1]) / 3]
+  out = expected_adversarial_value(_const(gen), _const(D))
+  np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+  draws = tf.random.stateless_categorical(tf.math.log(tf.nn.softmax(_const(gen))), 20000, [1, 2])
+  sampled = generator_adversarial_value(_const(D), tf.one_hot(draws, 3))
+  np.testing.assert_allclose(tf.reduce_mean(sampled, -1).numpy(), expected, atol=0.02)
 
 
 TRUE = [[0.0, 0.0, 1.0],                                  # y = 2 -> g = 0.5

@@ -43,6 +43,17 @@ def generator_adversarial_value(d_logits, labels):
   return log_one_minus_sigmoid(pair_score(d_logits, labels))
 
 
+def expected_adversarial_value(gen_logits, d_logits):
+  """E_{y ~ p(y|x)}[log(1 - p_d(x, y))] in closed form over the K hard labels, per example [B].
+
+  Why: each estimator logs its own sample average (relaxed labels under concrete_pathwise, hard
+  ones under reinforce), so KDGAN's and KDGAN-WO-GM's logged adversarial losses measure
+  different things; this one is the same quantity for every method and needs no sampling.
+  """
+  per_label = log_one_minus_sigmoid(d_logits)  # the pair score of the hard label e_k is g_k(x)
+  return tf.reduce_sum(tf.nn.softmax(gen_logits, axis=-1) * per_label, axis=-1)
+
+
 def discriminator_loss(d_logits, true_labels, c_samples, t_samples=None, alpha=1.0):
   """D's loss: the negative of Algorithm 1's ascent direction, per example.
 

@@ -8,8 +8,8 @@ from a partner and an optional hard-label term.
 import tensorflow as tf
 
 from kdgan_tf.estimators import sample_labels
-from kdgan_tf.losses import (discriminator_loss, discriminator_loss_floor, pair_score,
-                             true_label_mass)
+from kdgan_tf.losses import (discriminator_loss, discriminator_loss_floor,
+                             expected_adversarial_value, pair_score, true_label_mass)
 from kdgan_tf.trainers.base import split_seed
 
 
@@ -79,7 +79,10 @@ def generator_step(ctx, player, adv_weight, estimator, partner=None, distill_los
       logits = gen(ctx.inputs(player, x), training=True)
       adv = estimator(logits, d_logits, ctx.tau, est_seed)
       total = adv_weight * ctx.mean_over_batch(adv.surrogate) + ctx.regularization(player)
-      metrics = {f"{prefix}_adversarial": ctx.mean_over_batch(adv.value)}
+      metrics = {f"{prefix}_adversarial": ctx.mean_over_batch(adv.value),
+                 # comparable across estimators (the line above is each one's own sample mean)
+                 f"{prefix}_adversarial_expected": ctx.mean_over_batch(
+                     expected_adversarial_value(tf.stop_gradient(logits), d_logits))}
       if partner:
         distill = ctx.mean_over_batch(distill_loss(logits, partner_logits))
         total += distill_weight * distill

@@ -3,7 +3,9 @@ teachers", 2016).
 
 C regresses the frozen teacher's logits perturbed afresh at every step,
     0.5 * || t * (M + eps) - z ||^2,  M = Bernoulli(1 - r) / (1 - r),  eps ~ N(0, sigma^2),
-as in the authors' code (r = sigma = 0.1; `losses.perturb_logits`). The noise is drawn inside the
+as in the authors' code (r = sigma = 0.1; `losses.perturb_logits`). This is the authors' variant:
+Sau & Balasubramanian perturb the logits as (1 + xi) * z on a fraction of the samples; reports
+label the row accordingly. r and sigma came from the authors' scripts (chosen on the test set). The noise is drawn inside the
 compiled step from the step's stateless seed, so it differs per step and replica yet a resumed
 run draws the same noise as an uninterrupted one.
 """
