@@ -16,15 +16,20 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NO_OWN = "teacher/player_settings.pretrain_augmentation = None"
 VARIANTS = {
-    # cifar10.gin as committed: the paper's mirroring, T weight decay 2e-4.
-    "mirror": [],
+    # the paper's mirroring for every player, T weight decay 2e-4 (cifar10.gin before issue 20's
+    # recipe fix).
+    "mirror": [NO_OWN],
     # the authors' augmentation for every player (pad to 40, random 32x32 crop, flip).
     "pad_crop_flip": ["run_experiment.augmentation = @pad_crop_flip"],
     # mirroring, five times T's weight decay.
-    "mirror_t_wd1e-3": ["preact_resnet.weight_decay = 1e-3"],
+    "mirror_t_wd1e-3": [NO_OWN, "preact_resnet.weight_decay = 1e-3"],
     "pad_crop_flip_t_wd1e-3": ["run_experiment.augmentation = @pad_crop_flip",
                                "preact_resnet.weight_decay = 1e-3"],
+    # cifar10.gin as committed: C mirrored, T pretrained on crops (its C is "mirror"'s C and its
+    # T is "pad_crop_flip"'s T: each player's pretraining depends only on its own settings).
+    "cifar10.gin": [],
 }
 PLAYERS = {"classifier": "supervised_c.gin", "teacher": "supervised_t.gin"}
 

@@ -204,6 +204,19 @@ def test_augmented_pretraining_is_shared_across_methods_but_not_across_augmentat
   other = _run(tmp_path / "rot", tiny_npz, "supervised_c.gin", *augmented,
                "random_affine.rotation_degrees = 5.0")
   assert "cached_from" not in other["pretrain"]["classifier"]
+  # A player's own pretraining augmentation: the same function as the run's shares its entry;
+  # another one (with the game unaugmented) is applied and keyed apart.
+  own = _run(tmp_path / "own", tiny_npz, "supervised_c.gin",
+             "classifier/player_settings.pretrain_augmentation = @random_affine")
+  assert own["pretrain"]["classifier"]["cache_key"] == first["pretrain"]["classifier"][
+      "cache_key"]
+  mirrored = _run(tmp_path / "mirrored", tiny_npz, "supervised_c.gin",
+                  "classifier/player_settings.pretrain_augmentation = @mirror")
+  plain = _run(tmp_path / "plain", tiny_npz, "supervised_c.gin")
+  keys = {r["pretrain"]["classifier"]["cache_key"] for r in (first, mirrored, plain)}
+  assert len(keys) == 3
+  losses = lambda r: [c["loss"] for c in r["pretrain"]["classifier"]["curve"]]
+  assert losses(mirrored) != losses(plain)
 
 
 def test_gradient_variance_probe_measures_without_changing_the_run(tmp_path, tiny_npz):

@@ -52,7 +52,7 @@ def _player_seed(seed, player, salt=0):
 @gin.configurable
 def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_batch_size=None,
                     pretrain_patience=None, pretrain_augment=False, game_learning_rate=5e-4,
-                    pretrain_eval_every=1):
+                    pretrain_eval_every=1, pretrain_augmentation=None):
   """Per-player settings; bind them with a gin scope, e.g. `teacher/player_settings.*`.
 
   Args:
@@ -67,13 +67,17 @@ def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_b
     pretrain_eval_every: evaluate on the validation split every this many epochs (and at the
       last); patience counts the epochs in between. At CIFAR-10's n = 500 an epoch is 8 steps
       while a validation pass over 5,000 images costs ten times that.
+    pretrain_augmentation: this player's own pretraining augmentation, e.g. `@pad_crop_flip`
+      for a teacher that overfits under the run's (None: the run's `augmentation`, if
+      `pretrain_augment`). Setting it implies augmented pretraining; the game keeps the run's.
   """
   return dict(pretrain_epochs=int(pretrain_epochs),
               pretrain_learning_rate=float(pretrain_learning_rate),
               pretrain_batch_size=pretrain_batch_size, pretrain_patience=pretrain_patience,
               pretrain_augment=bool(pretrain_augment),
               game_learning_rate=float(game_learning_rate),
-              pretrain_eval_every=max(1, int(pretrain_eval_every)))
+              pretrain_eval_every=max(1, int(pretrain_eval_every)),
+              pretrain_augmentation=pretrain_augmentation)
 
 
 def _settings(player):
@@ -360,8 +364,12 @@ class Runner:
     if settings["pretrain_eval_every"] == 1:  # keys of runs from before it existed stay valid
       del settings["pretrain_eval_every"]
     settings["pretrain_batch_size"] = batch_size
+    own = settings.pop("pretrain_augmentation")  # absent from keys of runs from before it
+    if own is not None:
+      settings["pretrain_augment"] = True
     if settings["pretrain_augment"]:
-      name = getattr(self.augment_fn, "__name__", repr(self.augment_fn))
+      fn = self._pretrain_augmentation(player)
+      name = getattr(fn, "__name__", repr(fn))
       try:  # the augmentation's own gin bindings, not the whole config (which names the method)
         bindings = sorted(gin.get_bindings(name).items())
       except ValueError:  # not a gin configurable
@@ -375,6 +383,13 @@ class Runner:
       # which stay as they were).
       settings.update(task=self.task.name, selection_metric=self.task.selection_metric)
     return cache_key(player, self.models[player], self.seed, self.data_fingerprint, settings)
+
+  def _pretrain_augmentation(self, player):
+    """The player's own pretraining augmentation, else the run's when pretrain_augment."""
+    settings = self.settings[player]
+    if settings["pretrain_augmentation"] is not None:
+      return settings["pretrain_augmentation"]
+    return self.augment_fn if settings["pretrain_augment"] else no_augment
 
   def _load_pretrained(self, player, source, info, weights, **provenance):
     self.models[player].load_weights(source)
@@ -407,7 +422,7 @@ class Runner:
                             cached_pretraining=entry.get("info", {}))
       return
     epochs, patience = settings["pretrain_epochs"], settings["pretrain_patience"]
-    augment = self.augment_fn if settings["pretrain_augment"] else no_augment
+    augment = self._pretrain_augmentation(player)
     fn = self._compile(f"pretrain_{player}", supervised_step(
         model, opt, batch_size, views_lib.augmenter(augment), self.task,
         views_lib.selector(self.views[player])))
