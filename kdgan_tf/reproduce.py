@@ -47,6 +47,8 @@ from kdgan_tf.errors import UserError
 FLAGS = flags.FLAGS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Appendix D tables (python -m kdgan_tf.export --compression_table), one folder per dataset_n.
+APPENDIX_D_DIR = os.path.join(REPO, "results", "appendix_d")
 METHOD_FILES = ("supervised_c", "mimic", "distn", "noisy", "codis", "nagan", "kdgan_wo_gm",
                 "kdgan", "supervised_t")
 MNIST = grid_datasets.DATASETS["mnist"]
@@ -580,6 +582,9 @@ def report_markdown(rows, paper, command, quick, grid_bindings=(), dataset_name=
   lines += _game_effect_lines(rows)
   lines += game_diagnostics.diagnostic_lines(rows)
   lines += _cost_lines(rows)
+  if not quick:
+    from kdgan_tf.export import compression_table  # pylint: disable=g-import-not-at-top
+    lines += compression_table.report_lines(APPENDIX_D_DIR, dataset_name)
   tf_versions = sorted({str(r["tensorflow"]) for r in rows})
   lines += ["", "## How this was produced", "",
             f"- Command: `{command}`",

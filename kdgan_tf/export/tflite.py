@@ -47,12 +47,14 @@ def convert_to_tflite(saved_model_dir, tflite_path):
   return tflite_path
 
 
-def _interpreter(tflite_path):
+def _interpreter(tflite_path, num_threads=None):
+  """LiteRT's interpreter when installed (tf.lite.Interpreter is deprecated); `num_threads`
+  None leaves the interpreter's default."""
   try:
     from ai_edge_litert.interpreter import Interpreter  # pylint: disable=g-import-not-at-top
   except ImportError:  # the deprecated in-TF interpreter still works
     Interpreter = tf.lite.Interpreter  # pylint: disable=invalid-name
-  return Interpreter(model_path=tflite_path)
+  return Interpreter(model_path=tflite_path, num_threads=num_threads)
 
 
 def tflite_predict(tflite_path, images, batch_size=500):
