@@ -165,9 +165,9 @@ def report_lines(results_dir, dataset):
               f"Measured by `python -m kdgan_tf.export --model_dir=DIR --quantize=all "
               f"--compression_table` on a {where.get('method')} run (seed {where.get('seed')}) "
               f"of `python -m kdgan_tf.train`, {where.get('utc')} UTC, {where.get('machine')}, "
-              f"1-minute load {where.get('load_average_1min')}, TensorFlow "
+              f"1-minute load {_fmt(where.get('load_average_1min'), '.1f')}, TensorFlow "
               f"{where.get('tensorflow')}; file "
-              f"`{os.path.relpath(path, os.path.dirname(results_dir))}`.", ""]
+              f"`{os.path.relpath(path, os.path.dirname(os.path.dirname(results_dir)))}`.", ""]
     lines += markdown(table["rows"], table["metric"], table.get("num_threads", 1),
                       where.get("dataset"))
   return lines
