@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kdgan_tf import distribute
 from kdgan_tf import export as export_lib
 from kdgan_tf import outputs
 from kdgan_tf import tasks  # noqa: F401  (registers single_label_task, multi_label_task)
@@ -46,8 +47,9 @@ def data_fingerprint(splits):
   return digest.hexdigest()[:16]
 
 
-def _check_config_unchanged(model_dir):
-  """Resuming with other settings would silently mix two experiments in one folder."""
+def _check_config_unchanged(model_dir, write=True):
+  """Resuming with other settings would silently mix two experiments in one folder. Only the
+  chief writes the file (`write`); other workers only compare."""
   path = os.path.join(model_dir, "config.gin")
   config = gin.config_str()
   if os.path.exists(path):
@@ -57,7 +59,8 @@ def _check_config_unchanged(model_dir):
                         "config.gin): resume it with the same gin files and bindings, or use a "
                         "new --model_dir.")
     return
-  outputs.atomic_write_text(path, config)
+  if write:
+    outputs.atomic_write_text(path, config)
 
 
 def _check_init_from(init_from, seed, fingerprint):
@@ -143,13 +146,17 @@ def run_experiment(model_dir, strategy=None, method=None,
     player_views: {player: view names it reads}, e.g. {"classifier": ("image",), "teacher":
       ("image", "text")}; None: C reads "image", T and D every view (kdgan_tf/data/views.py).
   """
-  os.makedirs(model_dir, exist_ok=True)
+  strategy = strategy or tf.distribute.get_strategy()
+  # Who writes model_dir: the chief only; other workers, a temporary folder (distribute.py).
+  role = distribute.WorkerRole(strategy, model_dir)
+  if role.chief:
+    os.makedirs(model_dir, exist_ok=True)
   finished = outputs.read_json(os.path.join(model_dir, "metrics.json"), default=None)
-  if finished and finished.get("finished"):
+  done = int(bool(finished and finished.get("finished")))
+  if role.check_same(done, f"whether {model_dir} holds a finished run"):
     log(f"{model_dir} holds a finished run; nothing to do (use a new --model_dir to rerun).")
     return finished
-  _check_config_unchanged(model_dir)
-  strategy = strategy or tf.distribute.get_strategy()
+  _check_config_unchanged(model_dir, write=role.chief)
   keras.utils.set_random_seed(seed)
   if deterministic:
     tf.config.experimental.enable_op_determinism()
@@ -176,7 +183,7 @@ def run_experiment(model_dir, strategy=None, method=None,
                                               train_eval_size),
                   epoch_probe=epoch_probe,
                   checkpoint_every_secs=checkpoint_every_secs, task=task,
-                  player_views=player_views)
+                  player_views=player_views, role=role)
   record = runner.record
   record.update(method=method.name, selected_player=method.selected_player,
                 dataset=splits.name, seed=seed, data_fingerprint=fingerprint,
@@ -191,14 +198,17 @@ def run_experiment(model_dir, strategy=None, method=None,
                 player_views={p: list(v) for p, v in runner.views.items()},
                 strategy=type(strategy).__name__, replicas=strategy.num_replicas_in_sync,
                 tensorflow=tf.__version__)
+  if role.multi_worker:
+    record["workers"] = role.num_workers
   started = time.time()
   runner.run()
   if export and method.selected_player == "classifier":
     record["export"] = export_and_check(
-        runner.models["classifier"], model_dir,
+        runner.models["classifier"], role.write_dir,  # every worker: Keras' predict is collective
         views_lib.as_numpy_inputs(splits.test, runner.views["classifier"]))
     if record["export"]["tflite_agreement"] < MIN_TFLITE_AGREEMENT:
-      outputs.write_json(os.path.join(model_dir, "metrics.json"), record)
+      if role.chief:
+        outputs.write_json(os.path.join(model_dir, "metrics.json"), record)
       raise ExportCheckError(
           f"TF Lite agrees with Keras on only {record['export']['tflite_agreement']:.4%} of the "
           f"test images (< {MIN_TFLITE_AGREEMENT:.1%}): the export in {model_dir} is broken, do "
@@ -207,9 +217,11 @@ def run_experiment(model_dir, strategy=None, method=None,
         f"agrees with Keras on {100 * record['export']['tflite_agreement']:.2f}% of the test set")
   record["finished"] = True
   record.setdefault("timing", {})["seconds_total_last_invocation"] = time.time() - started
-  outputs.write_json(os.path.join(model_dir, "metrics.json"), record)
+  if role.chief:
+    outputs.write_json(os.path.join(model_dir, "metrics.json"), record)
   if not keep_checkpoints:  # only after metrics.json says "finished": never lose a run
-    shutil.rmtree(os.path.join(model_dir, "checkpoints"), ignore_errors=True)
+    shutil.rmtree(os.path.join(role.write_dir, "checkpoints"), ignore_errors=True)
+  role.close()
   return record
 
 

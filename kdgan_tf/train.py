@@ -1,9 +1,12 @@
 """Command line: python -m kdgan_tf.train --gin_file=mnist.gin [--gin_file=...]
-[--gin_bindings='KDGAN.alpha = 0.3'] --model_dir=DIR [--strategy=default|mirrored|tpu]
+[--gin_bindings='KDGAN.alpha = 0.3'] --model_dir=DIR
+[--strategy=default|mirrored|multi_worker|tpu]
 
 A bare gin file name is looked up in the current folder, then in the project's gin_configs/.
-Problems the user can fix (missing data, bad gin binding, bad n, corrupt checkpoint) end with
-one sentence on stderr and exit code 2, not a traceback.
+Problems the user can fix (missing data, bad gin binding, bad n, corrupt checkpoint, bad
+TF_CONFIG) end with one sentence on stderr and exit code 2, not a traceback.
+--strategy=multi_worker: the same command on every machine, each with its own TF_CONFIG; the
+chief (worker 0) writes model_dir (kdgan_tf/distribute.py says how to launch and resume).
 """
 import os
 import sys
@@ -14,6 +17,7 @@ from absl import logging
 
 import kdgan_tf  # noqa: F401  (sets the Keras backend first)
 from kdgan_tf import distribute
+import tensorflow as tf  # noqa: E402  (after kdgan_tf, which sets the Keras backend)
 from kdgan_tf.config import GIN_CONFIG_DIR, parse_config, resolve_gin_file  # noqa: F401
 
 FLAGS = flags.FLAGS
@@ -23,7 +27,7 @@ flags.DEFINE_multi_string("gin_bindings", [], "Extra gin bindings, e.g. 'KDGAN.b
 flags.DEFINE_string("model_dir", None, "Output folder; rerun with the same folder to resume.")
 flags.DEFINE_enum("strategy", "default", list(distribute.STRATEGIES),
                   "tf.distribute strategy: default (no distribution), mirrored (local GPUs), "
-                  "tpu.")
+                  "multi_worker (several machines, configured by TF_CONFIG), tpu.")
 flags.DEFINE_string("tpu", None, "TPU address or name for --strategy=tpu ('local' on a TPU VM).")
 flags.DEFINE_integer("num_virtual_cpus", 0, "Split the CPU into this many logical devices "
                      "(with --strategy=mirrored: test multi-replica training without GPUs).")
@@ -44,6 +48,14 @@ def main(argv):
     # gin appends "In call to configurable ..." lines; the first line is the message.
     print(f"kdgan_tf: error: {str(e).splitlines()[0]}", file=sys.stderr)
     sys.exit(2)
+  except tf.errors.UnavailableError:
+    if FLAGS.strategy != "multi_worker":
+      raise
+    # Another worker died: its own log says why; here, only what to do.
+    print("kdgan_tf: error: another worker of the cluster stopped (see its log); restart every "
+          "worker with the same command to resume from the chief's last checkpoint.",
+          file=sys.stderr)
+    sys.exit(1)
   selected = record.get("game", {}).get("selected")
   if selected:
     player = record.get("selected_player", "classifier")

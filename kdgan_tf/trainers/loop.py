@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kdgan_tf import distribute
 from kdgan_tf import metrics as run_metrics
 from kdgan_tf import outputs
 from kdgan_tf import probes
@@ -117,8 +118,10 @@ class Runner:
                eval_batch_size, game_epochs, tau_schedule, augment_fn, summary=True,
                init_from=None, log=print, data_fingerprint="", pretrain_cache_dir=None,
                evaluation=None, epoch_probe=None, checkpoint_every_secs=60.0, task=None,
-               player_views=None):
+               player_views=None, role=None):
     self.model_dir, self.method, self.splits = model_dir, method, splits
+    # Who writes what across workers (kdgan_tf/distribute.py); one worker: model_dir, as ever.
+    self.role = role or distribute.WorkerRole(strategy, model_dir)
     self.task = task or tasks.task_for(splits)
     self.views = views_lib.player_views(splits, method.players, player_views)
     self.strategy, self.seed, self.batch_size = strategy, int(seed), int(batch_size)
@@ -153,8 +156,8 @@ class Runner:
     if train_subset is not None:
       evaluated["train"] = splits.train.take(train_subset)
     self._eval_sets = {
-        name: strategy.experimental_distribute_dataset(
-            pipeline.evaluation_batches(pipeline.base_dataset(split), eval_batch_size))
+        name: distribute.distribute_dataset(strategy, pipeline.evaluation_batches(
+            pipeline.base_dataset(split), eval_batch_size))
         for name, split in evaluated.items() if len(split)}
 
     with strategy.scope():
@@ -198,19 +201,20 @@ class Runner:
     self.metrics_path = os.path.join(model_dir, "metrics.json")
     try:
       self.manager = tf.train.CheckpointManager(
-          self.checkpoint, os.path.join(model_dir, "checkpoints"), max_to_keep=2)
+          self.checkpoint, os.path.join(self.role.write_dir, "checkpoints"), max_to_keep=2)
       self.record = outputs.read_json(self.metrics_path, default={}) or {}
     except Exception as e:  # unreadable checkpoint index or metrics.json
       raise CheckpointError(
           f"cannot read the state of {model_dir} ({type(e).__name__}: {e}); use a new "
           "--model_dir, or delete the damaged folder to start this run again.") from e
     self.writer = (tf.summary.create_file_writer(os.path.join(model_dir, "tensorboard"))
-                   if summary else tf.summary.create_noop_writer())
+                   if summary and self.role.chief else tf.summary.create_noop_writer())
 
   # ----------------------------------------------------------------------------- state
   def restore(self):
     """Restores the latest checkpoint, if any. Returns True when a run was resumed."""
-    latest = self.manager.latest_checkpoint
+    latest = self.role.latest_checkpoint(self.manager)
+    self.role.check_same_checkpoint(latest)
     if not latest:
       return False
     try:
@@ -220,6 +224,7 @@ class Runner:
           f"cannot restore {latest} ({type(e).__name__}): it is corrupt or was written by a "
           "different configuration; use a new --model_dir, or delete "
           f"{os.path.dirname(latest)} to start this run again.") from e
+    self.role.adopt_chief_weights()
     self._trim_record()
     return True
 
@@ -244,14 +249,17 @@ class Runner:
     is ~150 MB at MNIST scale: writing it every epoch cost a quarter of a run at n = 100.
     On resume the checkpoint is the truth: `_trim_record` drops what metrics.json holds beyond
     it, and the epochs since are recomputed identically (stateless seeds, per-epoch streams)."""
-    outputs.write_json(self.metrics_path, self.record)
-    _write_operative_config(self.model_dir)
-    if force or time.time() - self._last_checkpoint >= self.checkpoint_every_secs:
+    if self.role.chief:
+      outputs.write_json(self.metrics_path, self.record)
+      _write_operative_config(self.model_dir)
+    # Every worker saves (non-chiefs into their own folder) when any worker's clock says so.
+    if force or self.role.agree_any(
+        time.time() - self._last_checkpoint >= self.checkpoint_every_secs):
       self.manager.save()
       self._last_checkpoint = time.time()
 
   def _weights_path(self, name):
-    folder = os.path.join(self.model_dir, "weights")
+    folder = os.path.join(self.role.write_dir, "weights")
     os.makedirs(folder, exist_ok=True)
     return os.path.join(folder, f"{name}.weights.h5")
 
@@ -329,7 +337,7 @@ class Runner:
 
   def _batches(self, batch_size, stream):  # pylint: disable=missing-function-docstring
     ds = pipeline.training_batches(self._train_base, self.n, batch_size, self.seed, stream)
-    return iter(self.strategy.experimental_distribute_dataset(ds))
+    return iter(distribute.distribute_dataset(self.strategy, ds))
 
   # ----------------------------------------------------------------------------- phases
   def run(self):
@@ -416,7 +424,7 @@ class Runner:
       self._load_pretrained(player, source, info, weights, loaded_from=source)
       return
     hit = self.cache.lookup(player, key) if self.cache and int(self.phase_epoch) == 0 else None
-    if hit:
+    if self.role.agree_all(hit):  # all workers load it, or all pretrain
       source, entry = hit
       self._load_pretrained(player, source, info, weights, cached_from=os.path.dirname(source),
                             cached_pretraining=entry.get("info", {}))
@@ -468,7 +476,7 @@ class Runner:
     self.log(f"pretrained {player}: best val {metric} {info[f'val_{metric}']} at epoch "
              f"{info.get('best_epoch')} of {info['epochs_run']}, test {info[f'test_{metric}']}, "
              f"{info['seconds']:.1f} s")
-    if self.cache and os.path.exists(weights):
+    if self.cache and self.role.chief and os.path.exists(weights):
       summary = {k: v for k, v in info.items() if k != "curve"}
       info["published_to"] = self.cache.publish(player, key, fields, weights,
                                                 dict(summary, model_dir=self.model_dir))
