@@ -180,7 +180,7 @@ RULES.update({"KDGANWithoutGM." + key.split(".", 1)[1]: rule
               for key, rule in list(RULES.items()) if key.startswith("KDGAN.")})
 # Optional values: None means "not set" (e.g. pretrain_patience = None: no early stopping).
 NONE_ALLOWED = {"player_settings.pretrain_batch_size", "player_settings.pretrain_patience",
-                "load_npz_dataset.validation_size"}
+                "load_npz_dataset.validation_size", "run_experiment.train_eval_size"}
 
 
 def describe(rule):

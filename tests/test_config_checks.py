@@ -59,9 +59,9 @@ def test_bad_value_is_one_sentence_naming_the_binding(binding, value):
     gin.clear_config()
 
 
-@pytest.mark.parametrize("binding", [
-    'KDGAN.alpha = "x"', "run_experiment.batch_size = 0", "KDGAN.beta = -1.0",
-    "exponential_tau.tau_end = 0"])
+# Through the command line: one type error and one range error (each kind of rule is checked
+# in-process above; a CLI start costs ~5 s of the suite's budget).
+@pytest.mark.parametrize("binding", ['KDGAN.alpha = "x"', "run_experiment.batch_size = 0"])
 def test_cli_answers_a_bad_number_with_one_line_and_exit_2(tmp_path, binding):
   result = run_cli(["--gin_file=mnist.gin", f"--gin_bindings={binding}",
                     f"--model_dir={tmp_path / 'run'}"], timeout=120)
