@@ -25,7 +25,7 @@ import shlex
 import subprocess
 import sys
 
-from kdgan_tf.reproduce import collapse_epoch  # REPORT.md's rule: below half of pretrained val
+from kdgan_tf.grid.rows import collapse_epoch  # REPORT.md's rule: below half of pretrained val
 
 VARIANTS = {
     "default": [],  # nagan.gin as in the grid: REINFORCE without baseline, Adam 5e-4

@@ -8,7 +8,7 @@ loss is (1 + w) ln(1 + w) - w ln w (losses.discriminator_loss_floor), 2 ln 2 at 
 """
 import math
 
-from kdgan_tf.table2_report import mean_std as _mean
+from kdgan_tf.grid.stats import mean_std as _mean
 
 CHANCE = 2.0 * math.log(2.0)
 

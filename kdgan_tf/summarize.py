@@ -13,6 +13,8 @@ import os
 import statistics
 import sys
 
+from kdgan_tf.grid import stats as grid_stats
+
 COLUMNS = (("pretrained C", ("game", "pretrained", "c_test_{metric}")),
            ("val at selected", ("game", "selected", "val_{metric}")),
            ("selected (val)", ("game", "selected", "test_{metric}")),
@@ -49,11 +51,11 @@ def _read(model_dir):
 
 
 def mean_std(values):
-  """(mean, sample std) of the non-None values; std is 0 for a single value."""
-  values = [v for v in values if v is not None]
-  if not values:
-    return None, None
-  return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+  """(mean, sample std) of the non-None values; std is 0 for a single value; (None, None)
+  when there is none. kdgan_tf.grid.stats.mean_std without the count: this command line's
+  callers unpack a pair and print "-" for a None mean."""
+  stats = grid_stats.mean_std(values)
+  return (None, None) if stats is None else stats[:2]
 
 
 PAPER_TABLE1 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference",

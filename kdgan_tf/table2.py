@@ -38,20 +38,21 @@ import gin
 
 from kdgan_tf import claims
 from kdgan_tf import outputs
-from kdgan_tf import reproduce
+from kdgan_tf.grid import definition
+from kdgan_tf.grid import scheduling
 from kdgan_tf.errors import UserError
 
 FLAGS = flags.FLAGS
-REPO = reproduce.REPO
+REPO = definition.REPO
 METHODS = ("kdgan", "supervised_c", "supervised_t", "mimic", "distn", "noisy", "codis",
            "nagan", "kdgan_wo_gm")
 BASELINES = ("knn", "tprop", "tfeat", "rexmp")
-RECORD_FILES = ("metrics.json", "config.gin", reproduce.DRIVER_FILE)
+RECORD_FILES = ("metrics.json", "config.gin", definition.DRIVER_FILE)
 
 
 class Table2Run:
   """One (method, seed) cell, or a Figure 5 point (`sweep` = (param, value)); the interface
-  `reproduce.execute` trains."""
+  `kdgan_tf.grid.scheduling.execute` trains."""
 
   protocol, n, variant, same_as = "table2", 0, "", None
 
@@ -75,7 +76,7 @@ class Table2Run:
             + self.extra_bindings + list(extra))
 
   def finished(self):
-    return reproduce.read_finished_record(self.model_dir) is not None
+    return definition.read_finished_record(self.model_dir) is not None
 
 
 def grid(methods, seeds, runs_dir, dataset_gin):
@@ -183,7 +184,7 @@ def archive(runs_dir, results_dir):
       for f in os.listdir(folder):  # finished results only: no claims, no temporary files
         if f.endswith(".json") and os.path.isfile(os.path.join(folder, f)):
           shutil.copy2(os.path.join(folder, f), os.path.join(target, f))
-    elif reproduce.read_finished_record(folder) is not None:
+    elif definition.read_finished_record(folder) is not None:
       os.makedirs(os.path.join(records, name), exist_ok=True)
       for f in RECORD_FILES:
         if os.path.exists(os.path.join(folder, f)):
@@ -204,7 +205,7 @@ def restore_records(results_dir, runs_dir):
         if f.endswith(".json") and not os.path.exists(os.path.join(target, f)):
           shutil.copy2(os.path.join(source, f), os.path.join(target, f))
           restored += 1
-    elif (reproduce.read_finished_record(source) is not None
+    elif (definition.read_finished_record(source) is not None
           and not os.path.exists(target)):
       os.makedirs(target)
       for f in RECORD_FILES:
@@ -235,7 +236,7 @@ def load_records(results_dir):
     elif record and record.get("finished"):
       key = (record["method"], int(record["seed"]))
       runs[key] = record
-      drivers[key] = outputs.read_json(os.path.join(folder, reproduce.DRIVER_FILE), default=None)
+      drivers[key] = outputs.read_json(os.path.join(folder, definition.DRIVER_FILE), default=None)
   return runs, baselines, drivers, sweeps
 
 
@@ -285,7 +286,7 @@ def main(argv):
                       f"and {list(BASELINES)}.")
     if not FLAGS.report_only:
       # Quick runs are toys: a folder of them must never be continued as a real grid.
-      error = reproduce.check_same_bindings(
+      error = scheduling.check_same_bindings(
           runs_dir, FLAGS.gin_bindings + (["--quick"] if FLAGS.quick else []))
       if error:
         raise UserError(error)
@@ -295,9 +296,9 @@ def main(argv):
               f"{results_dir}/records into {runs_dir}", flush=True)
       runs = grid(FLAGS.methods, seeds, runs_dir, FLAGS.dataset_gin) + sweep_grid(
           FLAGS.figure5_seeds, runs_dir, FLAGS.dataset_gin, FLAGS.quick)
-      failures = reproduce.execute(runs, FLAGS.quick, None, FLAGS.gin_bindings,
-                                   max_runs=FLAGS.max_runs)
-      reproduce.record_failures(runs_dir, failures)
+      failures = scheduling.execute(runs, FLAGS.quick, None, FLAGS.gin_bindings,
+                                    max_runs=FLAGS.max_runs)
+      scheduling.record_failures(runs_dir, failures)
       run_baselines(FLAGS.baselines, seeds, runs_dir, FLAGS.dataset_gin, FLAGS.quick,
                     FLAGS.gin_bindings)
       archive(runs_dir, results_dir)

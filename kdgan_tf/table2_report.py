@@ -9,10 +9,10 @@ import math
 import os
 import platform
 import re
-import statistics
 
 from kdgan_tf import figures
 from kdgan_tf import outputs
+from kdgan_tf.grid.stats import mean_std  # (mean, sample std, count), as Table 1's
 from kdgan_tf.tasks import TAG_METRICS
 
 COLUMNS = ("P@3", "P@5", "F@3", "F@5", "MAP", "MRR")
@@ -22,14 +22,6 @@ NAMES = {"kdgan": "KDGAN", "supervised_c": "SUPERVISED-C", "supervised_t": "SUPE
          "noisy": "NOISY", "codis": "CODIS", "nagan": "NaGAN", "kdgan_wo_gm": "KDGAN-WO-GM",
          "knn": "KNN", "tprop": "TPROP", "tfeat": "TFEAT", "rexmp": "REXMP"}
 FIG3B = ("nagan", "kdgan_wo_gm", "kdgan")
-
-
-def mean_std(values):
-  values = [v for v in values if v is not None]
-  if not values:
-    return None
-  return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0), len(
-      values)
 
 
 def _fmt(stats, digits=4):

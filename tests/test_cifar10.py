@@ -10,10 +10,11 @@ import tensorflow as tf
 
 from conftest import REPO
 from kdgan_tf import grid_datasets
-from kdgan_tf import reproduce
 from kdgan_tf.data import make_split_indices
 from kdgan_tf.data.augment import mirror, pad_crop_flip
 from kdgan_tf.data.image_classification import _original_order
+from kdgan_tf.grid import definition
+from kdgan_tf.grid import report as grid_report
 from kdgan_tf.models.cifar import preact_resnet, tutorial_cnn
 from kdgan_tf.models.lenet import lenet
 from kdgan_tf.models.normalization import normalizing
@@ -171,14 +172,14 @@ def test_a_grid_on_another_dataset_names_it_and_shows_no_paper_column(tmp_path):
   name = grid_datasets.resolved_name(
       dataset, ["load_image_classification.name = 'fashion_mnist'"])
   assert name == "fashion_mnist"
-  runs = reproduce.grid(["honest"], [100], ["kdgan"], 1, "R", dataset, name)
+  runs = definition.grid(["honest"], [100], ["kdgan"], 1, "R", dataset, name)
   assert runs[0].model_dir == os.path.join("R", "honest", "fashion_mnist_n100", "kdgan_s0")
   row = {"protocol": "honest", "n": 100, "method": "kdgan", "seed": 0, "selected_test": 0.8,
          "best_test": 0.9, "pretrained_test": None, "train_size": 100,
          "teacher_pretrained_test": None, "game_seconds": 1.0, "pretrain_seconds": 0.0,
          "tensorflow": "2.x"}
   paper = {"source": "the paper", "columns": [], "rows": {}}
-  text = reproduce.report_markdown([row], paper, "cmd", False, dataset_name=name)
+  text = grid_report.report_markdown([row], paper, "cmd", False, dataset_name=name)
   assert text.startswith("# Table 1 (fashion_mnist), reproduced")
   assert "paper |" not in text.split("## ")[0] and "n = 100 paper" not in text
   assert "n = 100 honest" in text

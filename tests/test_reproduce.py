@@ -3,14 +3,21 @@
 import csv
 import json
 import os
+import re
 import subprocess
 import time
 
 import pytest
 
 from conftest import REPO
+from kdgan_tf import errors
 from kdgan_tf import outputs
-from kdgan_tf import reproduce
+from kdgan_tf.grid import definition
+from kdgan_tf.grid import records as grid_records
+from kdgan_tf.grid import report as grid_report
+from kdgan_tf.grid import rows as grid_rows
+from kdgan_tf.grid import scheduling
+from kdgan_tf.grid import stats as grid_stats
 
 
 def _record(method, n, seed, selected, best, player="classifier"):
@@ -39,9 +46,9 @@ def test_each_protocol_reports_its_own_number(tmp_path):
   _write(runs, "authors", _record("kdgan", 100, 0, 0.10, 0.60))
   unfinished = dict(_record("mimic", 100, 0, 0.99, 0.99), finished=False)
   _write(runs, "honest", unfinished)
-  rows = reproduce.collect(runs)
+  rows = grid_rows.collect(runs)
   assert len(rows) == 3  # the unfinished run is left out
-  cells = reproduce.table(rows)
+  cells = grid_stats.table(rows)
   honest = cells[("kdgan", 100)]["honest"]
   assert honest[0] == pytest.approx(75.0) and honest[1] == pytest.approx(7.0710678)
   assert honest[2] == 2
@@ -52,9 +59,9 @@ def test_report_and_csv_are_written(tmp_path):
   runs = str(tmp_path / "runs")
   _write(runs, "honest", _record("kdgan", 100, 0, 0.78, 0.80))
   _write(runs, "honest", _record("supervised_t", 100, 0, 0.86, 0.87, player="teacher"))
-  rows = reproduce.collect(runs)
-  reproduce.write_report(rows, str(tmp_path / "report"), str(tmp_path / "results"), "cmd",
-                         quick=False)
+  rows = grid_rows.collect(runs)
+  grid_report.write_report(rows, str(tmp_path / "report"), str(tmp_path / "results"), "cmd",
+                           quick=False)
   text = (tmp_path / "report" / "REPORT.md").read_text()
   kdgan_line = next(l for l in text.splitlines() if l.startswith("| kdgan |"))
   assert "77.95 ± 0.05" in kdgan_line and "78.00 ± 0.00 (1)" in kdgan_line
@@ -70,7 +77,7 @@ def test_report_and_csv_are_written(tmp_path):
 
 
 def test_grid_is_seed_major_and_names_its_folders(tmp_path):
-  runs = reproduce.grid(["honest", "authors"], [100, 1000], ["mimic", "kdgan"], 2, "R")
+  runs = definition.grid(["honest", "authors"], [100, 1000], ["mimic", "kdgan"], 2, "R")
   assert len(runs) == 16
   assert [(r.n, r.seed) for r in runs[:8]] == [(100, 0)] * 4 + [(100, 1)] * 4
   authors = next(r for r in runs if r.protocol == "authors" and r.n == 1000)
@@ -104,7 +111,7 @@ def test_run_sh_table1_quick_end_to_end(tmp_path, tiny_npz):
   assert os.path.exists(os.path.join(kdgan_dir, "classifier.tflite"))
   assert not os.path.exists(os.path.join(kdgan_dir, "checkpoints"))
   # The driver says how the run was trained (alone here) and leaves no claim behind.
-  driver = json.load(open(os.path.join(kdgan_dir, reproduce.DRIVER_FILE)))
+  driver = json.load(open(os.path.join(kdgan_dir, definition.DRIVER_FILE)))
   assert driver["other_runs_in_progress"] == 0 and driver["wall_seconds"] > 0
   assert not os.path.exists(os.path.join(kdgan_dir, "worker.claim"))
   assert "| 1 / 0 / 0 |" in report
@@ -112,7 +119,7 @@ def test_run_sh_table1_quick_end_to_end(tmp_path, tiny_npz):
   archived = os.path.join(runs_dir, "results", "records", "authors", "mnist_n40", "kdgan_s0")
   assert json.load(open(os.path.join(archived, "metrics.json")))["finished"]
   assert os.path.exists(os.path.join(archived, "config.gin"))
-  assert os.path.exists(os.path.join(archived, reproduce.DRIVER_FILE))
+  assert os.path.exists(os.path.join(archived, definition.DRIVER_FILE))
   second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
   assert second.returncode == 0 and ": done" not in second.stdout
   assert "6 finished runs" in second.stdout
@@ -171,7 +178,7 @@ def test_figure_4_groups_by_parameter_and_value(tmp_path):
 
 
 def test_sensitivity_grid_reuses_the_honest_pretraining():
-  runs = reproduce.sensitivity_grid({"beta": (0.5, 1000.0)}, 2, "R")
+  runs = definition.sensitivity_grid({"beta": (0.5, 1000.0)}, 2, "R")
   assert [r.model_dir for r in runs[:2]] == [
       os.path.join("R", "sensitivity", "mnist_n100", "kdgan_beta0.5_s0"),
       os.path.join("R", "sensitivity", "mnist_n100", "kdgan_beta1000_s0")]
@@ -203,30 +210,30 @@ def test_figure_7_from_probed_runs(tmp_path):
 
 def test_a_grid_refuses_other_extra_bindings_and_forgets_old_failures(tmp_path):
   runs = str(tmp_path / "grid")
-  assert reproduce.check_same_bindings(runs, ["a = 1"]) is None
-  assert reproduce.check_same_bindings(runs, ["a = 1"]) is None
-  assert "another --runs_dir" in reproduce.check_same_bindings(runs, ["a = 2"])
+  assert scheduling.check_same_bindings(runs, ["a = 1"]) is None
+  assert scheduling.check_same_bindings(runs, ["a = 1"]) is None
+  assert "another --runs_dir" in scheduling.check_same_bindings(runs, ["a = 2"])
   failed = str(tmp_path / "x")
-  reproduce.record_failures(runs, [{"model_dir": failed, "error": "boom"}])
+  scheduling.record_failures(runs, [{"model_dir": failed, "error": "boom"}])
   assert os.path.exists(os.path.join(runs, "failures.json"))
   os.makedirs(failed)
   outputs.write_json(os.path.join(failed, "metrics.json"), {"finished": True})  # retried, fine
-  reproduce.record_failures(runs, [])
+  scheduling.record_failures(runs, [])
   assert not os.path.exists(os.path.join(runs, "failures.json"))
 
 
 def test_failures_of_two_workers_are_kept_until_their_runs_finish(tmp_path):
   runs = str(tmp_path / "grid")
   a_dir, b_dir = os.path.join(runs, "honest", "mnist_n100", "a"), os.path.join(runs, "b")
-  reproduce.record_failures(runs, [{"model_dir": a_dir, "error": "boom a"}])  # worker 1
-  reproduce.record_failures(runs, [{"model_dir": b_dir, "error": "boom b"}])  # worker 2
+  scheduling.record_failures(runs, [{"model_dir": a_dir, "error": "boom a"}])  # worker 1
+  scheduling.record_failures(runs, [{"model_dir": b_dir, "error": "boom b"}])  # worker 2
   path = os.path.join(runs, "failures.json")
   assert {f["model_dir"] for f in outputs.read_json(path)} == {a_dir, b_dir}
-  reproduce.record_failures(runs, [{"model_dir": b_dir, "error": "boom b again"}])
+  scheduling.record_failures(runs, [{"model_dir": b_dir, "error": "boom b again"}])
   assert [f["error"] for f in outputs.read_json(path)] == ["boom a", "boom b again"]
   os.makedirs(a_dir)
   outputs.write_json(os.path.join(a_dir, "metrics.json"), {"finished": True})
-  reproduce.record_failures(runs, [])  # a clean call by worker 1: a finished since, b did not
+  scheduling.record_failures(runs, [])  # a clean call by worker 1: a finished since, b did not
   assert [f["model_dir"] for f in outputs.read_json(path)] == [b_dir]
 
 
@@ -235,13 +242,13 @@ def test_the_grids_extra_bindings_are_named_in_the_report(tmp_path):
   grid_bindings.json: an augmented grid must not read as the plain honest protocol."""
   runs = str(tmp_path / "runs")
   _write(runs, "honest", _record("kdgan", 100, 0, 0.90, 0.91))
-  reproduce.check_same_bindings(runs, ["run_experiment.augment = True"])
-  reproduce.write_report(reproduce.collect(runs), str(tmp_path / "a"), str(tmp_path / "a_res"),
-                         "cmd", quick=False, grid_bindings=["run_experiment.augment = True"])
+  scheduling.check_same_bindings(runs, ["run_experiment.augment = True"])
+  grid_report.write_report(grid_rows.collect(runs), str(tmp_path / "a"), str(tmp_path / "a_res"),
+                           "cmd", quick=False, grid_bindings=["run_experiment.augment = True"])
   text = (tmp_path / "a" / "REPORT.md").read_text()
   assert "also had these gin bindings** (both protocols): `run_experiment.augment = True`" in text
-  reproduce.write_report(reproduce.collect(runs), str(tmp_path / "b"), str(tmp_path / "b_res"),
-                         "cmd", quick=False)
+  grid_report.write_report(grid_rows.collect(runs), str(tmp_path / "b"), str(tmp_path / "b_res"),
+                           "cmd", quick=False)
   text = (tmp_path / "b" / "REPORT.md").read_text()
   assert "also had these gin bindings" not in text
   assert "Extra gin bindings of every run (`grid_bindings.json`): none." in text
@@ -253,9 +260,9 @@ def test_a_worker_records_its_failure_only_after_the_other_released_the_file(tmp
   import threading  # pylint: disable=g-import-not-at-top
   runs = str(tmp_path / "grid")
   path = os.path.join(runs, "failures.json")
-  reproduce.record_failures(runs, [{"model_dir": os.path.join(runs, "a"), "error": "boom a"}])
+  scheduling.record_failures(runs, [{"model_dir": os.path.join(runs, "a"), "error": "boom a"}])
   with outputs.locked(path):  # worker 1 in the middle of its read-modify-write
-    worker_2 = threading.Thread(target=reproduce.record_failures, args=(
+    worker_2 = threading.Thread(target=scheduling.record_failures, args=(
         runs, [{"model_dir": os.path.join(runs, "b"), "error": "boom b"}]))
     worker_2.start()
     worker_2.join(timeout=1.0)
@@ -278,11 +285,11 @@ def test_the_sweep_point_at_the_default_weights_is_the_table_1_run(tmp_path, mon
     outputs.write_json(os.path.join(model_dir, "metrics.json"),
                        _record("kdgan", 100, seed, 0.7, 0.8))
 
-  monkeypatch.setattr(reproduce, "train_run", fake_train)
-  sweep = reproduce.sensitivity_grid({"alpha": (0.3, 0.5)}, 2, runs, defaults={"alpha": 0.5})
+  monkeypatch.setattr(scheduling, "train_run", fake_train)
+  sweep = definition.sensitivity_grid({"alpha": (0.3, 0.5)}, 2, runs, defaults={"alpha": 0.5})
   assert [r.same_as is not None for r in sweep] == [False, True, False, True]
   _write(runs, "honest", _record("kdgan", 100, 0, 0.9, 0.9))  # the grid did seed 0 already
-  assert reproduce.execute(sweep, False, None, []) == []
+  assert scheduling.execute(sweep, False, None, []) == []
   grid_dir = os.path.join(runs, "honest", "mnist_n100")
   assert [m for m, _ in trained] == [os.path.join(runs, "sensitivity", "mnist_n100",
                                                   "kdgan_alpha0.3_s0"),
@@ -290,35 +297,35 @@ def test_the_sweep_point_at_the_default_weights_is_the_table_1_run(tmp_path, mon
                                                   "kdgan_alpha0.3_s1"),
                                      os.path.join(grid_dir, "kdgan_s1")]
   assert not any("KDGAN.alpha" in b for b in trained[2][1])  # the grid run's own bindings
-  points = reproduce.sensitivity_points(runs)
+  points = grid_records.sensitivity_points(runs)
   assert sorted((p, v, r["seed"], r["game"]["selected"]["test_accuracy"])
                 for p, v, r in points) == [("alpha", 0.3, 0, 0.7), ("alpha", 0.3, 1, 0.7),
                                            ("alpha", 0.5, 0, 0.9), ("alpha", 0.5, 1, 0.7)]
   assert not os.path.exists(os.path.join(runs, "sensitivity", "mnist_n100", "kdgan_alpha0.5_s0",
                                          "metrics.json"))
-  assert reproduce.execute(sweep, False, None, []) == [] and len(trained) == 3
+  assert scheduling.execute(sweep, False, None, []) == [] and len(trained) == 3
   # Only Table 1's folders count in Table 1: the sweep's links are not rows.
-  assert len(reproduce.collect(runs)) == 2
+  assert len(grid_rows.collect(runs)) == 2
 
 
 def test_a_sweep_point_is_linked_when_its_target_was_finished_by_another_worker(
     tmp_path, monkeypatch):
   """The target finishes elsewhere between our look and our claim: link it in this call."""
   runs = str(tmp_path / "grid")
-  sweep = reproduce.sensitivity_grid({"alpha": (0.5,)}, 1, runs, defaults={"alpha": 0.5})
+  sweep = definition.sensitivity_grid({"alpha": (0.5,)}, 1, runs, defaults={"alpha": 0.5})
   point = sweep[0]
 
   def finished_elsewhere(target, quick, npz, extra_bindings):
     _write(runs, "honest", _record("kdgan", 100, 0, 0.9, 0.9))
-    return reproduce.Attempt(held=True)
+    return scheduling.Attempt(held=True)
 
-  monkeypatch.setattr(reproduce, "attempt", finished_elsewhere)
-  assert reproduce.execute(sweep, False, None, []) == []
+  monkeypatch.setattr(scheduling, "attempt", finished_elsewhere)
+  assert scheduling.execute(sweep, False, None, []) == []
   assert point.finished()
 
 
 def test_kdgan_defaults_are_read_from_the_gin_files():
-  assert reproduce.kdgan_defaults() == {"alpha": 0.5, "beta": 2.0, "gamma": 0.01}
+  assert definition.kdgan_defaults() == {"alpha": 0.5, "beta": 2.0, "gamma": 0.01}
 
 
 def test_runs_held_by_other_workers_are_waited_for_never_left_out(tmp_path, monkeypatch,
@@ -327,7 +334,7 @@ def test_runs_held_by_other_workers_are_waited_for_never_left_out(tmp_path, monk
   is held by a worker whose claim goes stale while we wait (killed): we train b."""
   from kdgan_tf import claims  # pylint: disable=g-import-not-at-top
   runs = str(tmp_path / "grid")
-  run_a, run_b, run_c = (reproduce.Run("honest", 100, m, 0, runs) for m in ("a", "b", "c"))
+  run_a, run_b, run_c = (definition.Run("honest", 100, m, 0, runs) for m in ("a", "b", "c"))
   claim_files = []
   for run in (run_a, run_b):
     os.makedirs(run.model_dir)
@@ -347,15 +354,15 @@ def test_runs_held_by_other_workers_are_waited_for_never_left_out(tmp_path, monk
     long_ago = time.time() - claims.STALE_SECONDS - 1
     os.utime(claim_files[1], (long_ago, long_ago))
 
-  monkeypatch.setattr(reproduce, "train_run", fake_train)
-  monkeypatch.setattr(reproduce.time, "sleep", fake_sleep)
-  assert reproduce.execute([run_a, run_b, run_c], False, None, []) == []
+  monkeypatch.setattr(scheduling, "train_run", fake_train)
+  monkeypatch.setattr(scheduling.time, "sleep", fake_sleep)
+  assert scheduling.execute([run_a, run_b, run_c], False, None, []) == []
   assert trained == ["c_s0", "b_s0"]
   assert "2 runs are held by other workers" in capsys.readouterr().out
-  driver = outputs.read_json(os.path.join(run_b.model_dir, reproduce.DRIVER_FILE))
+  driver = outputs.read_json(os.path.join(run_b.model_dir, definition.DRIVER_FILE))
   assert driver["resumed_earlier_attempt"] is True
-  assert reproduce.run_row("honest", {}, driver)["other_runs_in_progress"] is None
-  assert outputs.read_json(os.path.join(run_c.model_dir, reproduce.DRIVER_FILE))[
+  assert grid_rows.run_row("honest", {}, driver)["other_runs_in_progress"] is None
+  assert outputs.read_json(os.path.join(run_c.model_dir, definition.DRIVER_FILE))[
       "resumed_earlier_attempt"] is False
 
 
@@ -363,10 +370,10 @@ def test_cost_table_separates_runs_trained_alone():
   rows = []
   for seed, others, load, game in ((0, 0, 3.5, 100.0), (1, 1, 2.0, 160.0), (2, None, None, 150.0)):
     driver = {"other_runs_in_progress": others, "max_load_average_1min": load}
-    row = reproduce.run_row("honest", _record("kdgan", 100, seed, 0.7, 0.8),
+    row = grid_rows.run_row("honest", _record("kdgan", 100, seed, 0.7, 0.8),
                             None if others is None else driver)
     rows.append(dict(row, game_seconds=game))
-  text = "\n".join(reproduce._cost_lines(rows))  # pylint: disable=protected-access
+  text = "\n".join(grid_report._cost_lines(rows))  # pylint: disable=protected-access
   # Seed 0 was alone in its grid, but the load (3.5 on the mean of 2 recorded) shows others.
   assert "| honest | 100 | kdgan | 3 | 137 | 4 | 1 / 1 / 1 | 100 | 2.8 (2) |" in text
 
@@ -393,14 +400,15 @@ def test_paired_differences_by_hand(tmp_path):
   _write(runs, "honest", _record("supervised_t", 100, 0, 0.90, 0.99, player="teacher"))
   _write(runs, "authors", _record("kdgan", 100, 0, 0.1, 0.70))
   _write(runs, "authors", _record("mimic", 100, 0, 0.1, 0.60))
-  diffs = reproduce.paired_differences(reproduce.collect(runs))
+  diffs = grid_stats.paired_differences(grid_rows.collect(runs))
   mean, std, count = diffs[("honest", 100, "mimic")]
   # differences +2, +3, -2 points: mean 1, sample std sqrt(((1)^2 + 2^2 + 3^2) / 2) = sqrt(7)
   assert (mean, count) == (pytest.approx(1.0), 3) and std == pytest.approx(7 ** 0.5)
   assert diffs[("honest", 100, "supervised_c")] == (pytest.approx(5.0), 0.0, 1)
   assert diffs[("authors", 100, "mimic")][0] == pytest.approx(10.0)
   assert ("honest", 100, "supervised_t") not in diffs  # the teacher is not a rival of C
-  text = "\n".join(reproduce._paired_lines(reproduce.collect(runs)))  # pylint: disable=protected-access
+  paired = grid_report._paired_lines(grid_rows.collect(runs))  # pylint: disable=protected-access
+  text = "\n".join(paired)
   assert "| honest | 100 | mimic | +1.00 ± 2.65 (3) | no |" in text
   assert "| honest | 100 | supervised_c | +5.00 ± 0.00 (1) | n/a (1 seed) |" in text
 
@@ -425,9 +433,9 @@ def test_report_has_a_figures_section_from_whatever_finished(tmp_path):
     os.makedirs(os.path.join(sweep, name))
     outputs.write_json(os.path.join(sweep, name, "metrics.json"),
                        dict(_record("kdgan", 100, 0, 0.7, 0.8), finished=finished))
-  points = reproduce.sensitivity_points(runs)
+  points = grid_records.sensitivity_points(runs)
   assert [(p, v) for p, v, _ in points] == [("beta", 0.001), ("beta", 1000.0)]
-  lines, drawn = reproduce.write_figures(runs, str(tmp_path / "figs"))
+  lines, drawn = grid_report.write_figures(runs, str(tmp_path / "figs"))
   assert drawn == 2  # 3a and 4; no probed runs
   text = "\n".join(lines)
   # seed 0 reaches .99 * .8 at epoch 2, seed 1 .99 * .9 at 3; mean val (.79 + .9) / 2 at 3
@@ -436,8 +444,8 @@ def test_report_has_a_figures_section_from_whatever_finished(tmp_path):
   assert "| beta | 0.001 | 60.00 ± 0.00 | 70.00 ± 0.00 | 1 |" in text
   assert "Figure 7" not in text  # no probed runs
   assert (tmp_path / "figs" / "fig4.png").exists() and (tmp_path / "figs" / "fig3a.png").exists()
-  reproduce.write_report(reproduce.collect(runs), str(tmp_path), str(tmp_path / "results"),
-                         "cmd", quick=False, extra_lines=lines)
+  grid_report.write_report(grid_rows.collect(runs), str(tmp_path), str(tmp_path / "results"),
+                           "cmd", quick=False, extra_lines=lines)
   assert "## Figures (honest protocol, MNIST n = 100)" in (tmp_path / "REPORT.md").read_text()
 
 
@@ -456,13 +464,13 @@ def test_figure_7_summary_gives_the_variance_ratio():
 
 
 def test_shards_split_a_grid_by_seed_and_bad_shards_are_refused():
-  runs = reproduce.grid(["honest"], [100], ["mimic", "kdgan"], 5, "R")
-  shards = [reproduce.in_shard(runs, reproduce.parse_shard(f"{i}/2")) for i in (0, 1)]
+  runs = definition.grid(["honest"], [100], ["mimic", "kdgan"], 5, "R")
+  shards = [definition.in_shard(runs, definition.parse_shard(f"{i}/2")) for i in (0, 1)]
   assert sorted({r.seed for r in shards[0]}) == [0, 2, 4] and len(shards[1]) == 4
   assert sorted(r.model_dir for s in shards for r in s) == sorted(r.model_dir for r in runs)
   for bad in ("2/2", "1", "a/b", "0/0"):
-    with pytest.raises(reproduce.UserError, match="--shard"):
-      reproduce.parse_shard(bad)
+    with pytest.raises(errors.UserError, match="--shard"):
+      definition.parse_shard(bad)
 
 
 def test_teacher_table_separates_frozen_from_trained_teachers(tmp_path):
@@ -475,9 +483,9 @@ def test_teacher_table_separates_frozen_from_trained_teachers(tmp_path):
                                {"seconds": 1.0}, {"seconds": 1.0, "t_test_accuracy": 0.78}]
   for record in (frozen, trained, _record("supervised_c", 100, 0, 0.7, 0.7)):
     _write(runs, "authors", record)
-  rows = reproduce.collect(runs)
+  rows = grid_rows.collect(runs)
   assert [r["teacher_final_test"] for r in rows] == [0.78, 0.64, None]  # kdgan, mimic, sup_c
-  text = "\n".join(reproduce._teacher_lines(rows))  # pylint: disable=protected-access
+  text = "\n".join(grid_report._teacher_lines(rows))  # pylint: disable=protected-access
   assert "| authors | 100 | mimic | 64.00 ± 0.00 (1) | 64.00 ± 0.00 (1) |" in text
   assert "| authors | 100 | kdgan | 64.00 ± 0.00 (1) | 78.00 ± 0.00 (1) |" in text
   assert "supervised_c" not in text
@@ -497,7 +505,7 @@ def test_run_sh_figures_quick_end_to_end(tmp_path, tiny_npz):
   assert first.stdout.count(": done") == 7  # 1 probe + 6 sweep points, one of them linked
   assert "alpha0.1 seed 0 (as honest/mnist_n100/kdgan_s0): done" in first.stdout
   link = os.path.join(runs_dir, "sensitivity", "mnist_n100", "kdgan_alpha0.1_s0")
-  assert os.listdir(link) == [reproduce.SAME_AS_FILE]
+  assert os.listdir(link) == [definition.SAME_AS_FILE]
   results = os.path.join(runs_dir, "results")
   for name in ("fig4.png", "fig4.csv", "fig7.png", "fig7.csv"):
     assert os.path.getsize(os.path.join(results, name)) > 0, name
@@ -521,14 +529,14 @@ def test_collapse_is_the_first_epoch_below_half_the_pretrained_validation_accura
                                   {"epoch": 4, "c_val_accuracy": 0.11}]
   for record in (steady, collapsing):
     _write(runs, "honest", record)
-  rows = reproduce.collect(runs)
+  rows = grid_rows.collect(runs)
   assert [(r["method"], r["collapse_epoch"]) for r in rows] == [("kdgan", None), ("nagan", 3)]
-  text = "\n".join(reproduce._game_effect_lines(rows))  # pylint: disable=protected-access
+  text = "\n".join(grid_report._game_effect_lines(rows))  # pylint: disable=protected-access
   assert ("| honest | 1,000 | nagan | 91.00 ± 0.00 (1) | 85.00 ± 0.00 (1) | -6.00 ± 0.00 "
           "| 1 of 1 (3) |") in text
   assert ("| honest | 1,000 | kdgan | 91.00 ± 0.00 (1) | 93.00 ± 0.00 (1) | +2.00 ± 0.00 "
           "| 0 of 1 |") in text
-  assert reproduce.collapse_epoch({"game": {"epochs": [{"c_val_accuracy": 0.0}]}}) is None
+  assert grid_rows.collapse_epoch({"game": {"epochs": [{"c_val_accuracy": 0.0}]}}) is None
 
 
 def test_game_effect_section_uses_each_protocols_number_and_the_teacher_for_supervised_t(
@@ -538,10 +546,10 @@ def test_game_effect_section_uses_each_protocols_number_and_the_teacher_for_supe
   teacher = _record("supervised_t", 100, 0, 0.86, 0.87, player="teacher")
   teacher["game"]["pretrained"].update(t_val_accuracy=0.8, t_test_accuracy=0.84)
   teacher["game"]["epochs"] = [{"epoch": 1, "t_val_accuracy": 0.3, "c_val_accuracy": 0.9}]
-  rows = [reproduce.run_row("authors", authors), reproduce.run_row("honest", teacher)]
+  rows = [grid_rows.run_row("authors", authors), grid_rows.run_row("honest", teacher)]
   assert [r["collapse_epoch"] for r in rows] == [None, 1]  # T's accuracy, not C's
-  reproduce.write_report(rows, str(tmp_path / "report"), str(tmp_path / "results"), "cmd",
-                         quick=False)
+  grid_report.write_report(rows, str(tmp_path / "report"), str(tmp_path / "results"), "cmd",
+                           quick=False)
   text = (tmp_path / "report" / "REPORT.md").read_text()
   assert "## What the game did to the reported player" in text
   assert ("| authors | 100 | kdgan | 55.00 ± 0.00 (1) | 70.00 ± 0.00 (1) | +15.00 ± 0.00 "
@@ -557,27 +565,27 @@ def test_records_restore_a_lost_runs_folder_and_never_overwrite(tmp_path):
   _write(runs, "honest", _record("kdgan", 100, 0, 0.70, 0.90))
   _write(runs, "authors", _record("mimic", 100, 1, 0.60, 0.65))
   _write(runs, "honest", dict(_record("noisy", 100, 0, 0.9, 0.9), finished=False))
-  target = reproduce.Run("honest", 100, "kdgan", 0, runs)
-  link = reproduce.Run("sensitivity", 100, "kdgan", 0, runs, variant="alpha0.5", same_as=target)
+  target = definition.Run("honest", 100, "kdgan", 0, runs)
+  link = definition.Run("sensitivity", 100, "kdgan", 0, runs, variant="alpha0.5", same_as=target)
   link.link()
-  assert reproduce.check_same_bindings(runs, ["KDGAN.beta = 4.0"]) is None
-  assert reproduce.archive_records(runs, results) == 3  # the unfinished run is not archived
-  before = reproduce.collect(runs)
+  assert scheduling.check_same_bindings(runs, ["KDGAN.beta = 4.0"]) is None
+  assert grid_records.archive_records(runs, results) == 3  # the unfinished run is not archived
+  before = grid_rows.collect(runs)
   # A runs folder recorded with other bindings gets nothing: its runs would mix two configs.
   other = str(tmp_path / "other")
-  assert reproduce.check_same_bindings(other, []) is None
-  assert reproduce.restore_records(results, other) == 0
-  assert reproduce.collect(other) == []
+  assert scheduling.check_same_bindings(other, []) is None
+  assert grid_records.restore_records(results, other) == 0
+  assert grid_rows.collect(other) == []
   os.rename(runs, str(tmp_path / "lost"))
-  assert reproduce.restore_records(results, runs) == 3
-  assert reproduce.collect(runs) == before
-  assert reproduce.check_same_bindings(runs, []) is not None  # the bindings came back too
-  assert [p for p, _, _ in reproduce.sensitivity_points(runs)] == ["alpha"]
+  assert grid_records.restore_records(results, runs) == 3
+  assert grid_rows.collect(runs) == before
+  assert scheduling.check_same_bindings(runs, []) is not None  # the bindings came back too
+  assert [p for p, _, _ in grid_records.sensitivity_points(runs)] == ["alpha"]
   assert not [n for n in os.listdir(runs) if n.startswith(".restoring")]
   # An existing folder, finished or not, is never replaced; a second restore finds nothing.
   changed = os.path.join(runs, "honest", "mnist_n100", "kdgan_s0", "metrics.json")
   outputs.write_json(changed, dict(_record("kdgan", 100, 0, 0.1, 0.1), finished=False))
-  assert reproduce.restore_records(results, runs) == 0
+  assert grid_records.restore_records(results, runs) == 0
   assert not json.load(open(changed))["finished"]
 
 
@@ -596,7 +604,7 @@ def test_a_figure_without_its_runs_keeps_its_files_and_reads_its_table_back(tmp_
   (tmp_path / "figs" / "fig4.png").write_bytes(png + b"kept")  # a redraw would lose the tail
   runs = str(tmp_path / "runs")
   _write(runs, "honest", _curve_record("kdgan", 0, [0.6, 0.8], [0.6, 0.7]))
-  lines, drawn = reproduce.write_figures(runs, folder)
+  lines, drawn = grid_report.write_figures(runs, folder)
   text = "\n".join(lines)
   assert drawn == 1  # only 3a
   assert "Figures 4 and 7: no finished runs below the runs folder, so not redrawn" in text
@@ -607,15 +615,69 @@ def test_a_figure_without_its_runs_keeps_its_files_and_reads_its_table_back(tmp_
 
 
 def test_readme_table_is_copied_from_the_report_between_its_markers(tmp_path):
-  begin, end = reproduce.README_TABLE_MARKERS
+  begin, end = grid_report.README_TABLE_MARKERS
   readme = tmp_path / "README.md"
   readme.write_text(f"# x\n\n{begin}\n| old | table |\n{end}\n\nAfter.\n")
   report = "# R\n\n| method | n = 100 |\n|---|---|\n| kdgan | 78.55 |\n\n## Next\n| other |\n"
-  assert reproduce.update_readme_table(str(readme), report)
+  assert grid_report.update_readme_table(str(readme), report)
   assert readme.read_text() == (f"# x\n\n{begin}\n\n| method | n = 100 |\n|---|---|\n"
                                 f"| kdgan | 78.55 |\n\n{end}\n\nAfter.\n")
   plain = tmp_path / "PLAIN.md"
   plain.write_text("no markers\n")
-  assert not reproduce.update_readme_table(str(plain), report)
+  assert not grid_report.update_readme_table(str(plain), report)
   assert plain.read_text() == "no markers\n"
-  assert not reproduce.update_readme_table(str(readme), "no table here\n")
+  assert not grid_report.update_readme_table(str(readme), "no table here\n")
+
+
+GOLDEN_REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden",
+                             "table1_report")
+
+
+def _golden_text(text, tmp_path):
+  """The report without what depends on the machine or the test's temporary folder."""
+  text = text.replace(str(tmp_path), "TMP")
+  return re.sub(r"^- Machine of the report: .*$", "- Machine of the report: (machine)", text,
+                flags=re.M)
+
+
+def test_report_from_committed_records_matches_the_golden_files(tmp_path, monkeypatch):
+  """Behaviour pinned across refactors: REPORT.md, runs.csv and table1.json built from a few
+  real records (copied from results/table1_mnist/records into tests/golden/table1_report) plus
+  hand-made ones must equal the golden files, written by `KDGAN_WRITE_GOLDEN=1 pytest -k
+  golden tests/test_reproduce.py` from the code before the redesign. Machine lines and the
+  temporary folder are masked."""
+  import shutil  # pylint: disable=g-import-not-at-top
+  runs = str(tmp_path / "runs")
+  shutil.copytree(os.path.join(GOLDEN_REPORT, "records"), runs)
+  fewer = dict(_record("supervised_c", 60000, 0, 0.99, 0.995), train_size=55000)
+  _write(runs, "honest", fewer)  # "trained on fewer images" line
+  _write(runs, "honest", dict(_record("distn", 100, 0, 0.9, 0.9), finished=False))
+  monkeypatch.setattr(grid_report, "APPENDIX_D_DIR", os.path.join(GOLDEN_REPORT, "appendix_d"))
+  figure_lines, drawn = grid_report.write_figures(runs, str(tmp_path / "figs"))
+  assert drawn == 1  # 3a only: no sweep or probed runs
+  rows = grid_rows.collect(runs)
+  failures = [{"model_dir": os.path.join(runs, "honest", "mnist_n100", "distn_s0"),
+               "error": "Traceback (most recent call last):\nValueError: boom\n"}]
+  bindings = ["load_image_classification.validation_size = 5000"]
+  outputs_now = {}
+  grid_report.write_report(rows, str(tmp_path / "a"), str(tmp_path / "a_results"), "cmd a",
+                           False, failures, figure_lines, bindings)
+  outputs_now["REPORT.md"] = (tmp_path / "a" / "REPORT.md").read_text()
+  outputs_now["runs.csv"] = (tmp_path / "a_results" / "runs.csv").read_text()
+  outputs_now["table1.json"] = (tmp_path / "a_results" / "table1.json").read_text()
+  # Another dataset (no paper column), quick, with its own protocol text and data note.
+  grid_report.write_report(rows, str(tmp_path / "b"), str(tmp_path / "b_results"), "cmd b", True,
+                           dataset_name="fashion_mnist", authors_text="the authors' recipe",
+                           data_note="generated data.")
+  outputs_now["REPORT_quick_other_dataset.md"] = (tmp_path / "b" / "REPORT.md").read_text()
+  outputs_now["table1_quick_other_dataset.json"] = (
+      tmp_path / "b_results" / "table1.json").read_text()
+  for name, text in outputs_now.items():
+    text = _golden_text(text, tmp_path)
+    path = os.path.join(GOLDEN_REPORT, name)
+    if os.environ.get("KDGAN_WRITE_GOLDEN"):
+      with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+      continue
+    with open(path, encoding="utf-8") as f:
+      assert text == f.read(), name
