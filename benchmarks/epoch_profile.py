@@ -24,7 +24,7 @@ from kdgan_tf.schedules import constant_tau
 from kdgan_tf.trainers import KDGAN
 from kdgan_tf.trainers.base import StepContext
 from kdgan_tf.trainers.loop import Runner
-from kdgan_tf.trainers.supervised import supervised_step
+from kdgan_tf.trainers.supervised_steps import supervised_step
 
 PASSES = {"discriminator": 5, "teacher": 2, "classifier": 2}
 

@@ -51,7 +51,7 @@ RULES = {
     "run_experiment.train_eval_size": POSITIVE_INT,
     "run_experiment.checkpoint_every_secs": NON_NEGATIVE,
     "run_experiment.keep_checkpoints": FLAG,
-    # per-player settings (kdgan_tf/trainers/loop.py), under the scopes classifier/ teacher/
+    # per-player settings (kdgan_tf/trainers/pretraining.py), under the scopes classifier/ teacher/
     # discriminator/
     "player_settings.pretrain_epochs": COUNT,
     "player_settings.pretrain_learning_rate": POSITIVE,

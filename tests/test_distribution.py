@@ -35,7 +35,7 @@ from kdgan_tf.data.augment import no_augment
 from kdgan_tf.losses import cross_entropy
 from kdgan_tf.models import mlp_classifier
 from kdgan_tf.tasks import SingleLabel
-from kdgan_tf.trainers.supervised import supervised_step
+from kdgan_tf.trainers.supervised_steps import supervised_step
 
 s1 = make_strategy("default")
 assert s1 is tf.distribute.get_strategy()
@@ -107,6 +107,21 @@ for decay in (4e-5, 0.1):  # the real weight decay, and one large enough to see 
     result["bad_batch"] = {"weight_diff": max_diff(w1, w_bad), "loss_mirrored": loss_bad}
     w_reg, _ = one_step(s2, decay, init, make_step=unscaled_regularizer_step)
     result["unscaled_reg"] = {"weight_diff": max_diff(w1, w_reg)}
+
+# Evaluation over a split whose last batch is smaller than the replica count (9 = 4 + 4 + 1,
+# 5 = 4 + 1): without padding one replica gets no example and the gather aborts.
+from kdgan_tf.trainers.compiled import split_scores_function
+from kdgan_tf.trainers.evaluation import distributed_eval_batches
+with s2.scope():
+  scorer = build(s2, 0.0, None)[0]
+for n in (9, 5, 8):
+  base = tf.data.Dataset.from_tensor_slices((X[:1].repeat(n, 0) + np.arange(n)[:, None, None, None]
+                                             / n, np.arange(n, dtype=np.int32)))
+  scores, labels = split_scores_function(s2, scorer, lambda f: f, tf.int32)(
+      distributed_eval_batches(s2, base, n, 4))
+  scores, labels = scores.numpy()[:n], labels.numpy()[:n]
+  want = scorer(np.stack([x for x, _ in base.as_numpy_iterator()])).numpy()
+  result[f"eval_n{n}"] = {"labels": labels.tolist(), "score_diff": float(np.abs(scores - want).max())}
 print("RESULT " + json.dumps(result))
 """
 
@@ -148,3 +163,12 @@ def test_negative_control_unscaled_regularizer(mirrored_result):
   """A weight-decay penalty not divided by the replica count is counted twice by the all-reduce
   (visible with a large decay; with 4e-5 the extra step would be ~1e-7, below float noise)."""
   assert mirrored_result["unscaled_reg"]["weight_diff"] > 1e-4
+
+
+@pytest.mark.parametrize("n", [9, 5, 8])
+def test_two_replica_evaluation_covers_every_example_once_in_order(mirrored_result, n):
+  """n = 9 and 5 at batch 4 leave one example for two replicas: the padded split is evaluated,
+  every example once, in order, with the single-model scores."""
+  r = mirrored_result[f"eval_n{n}"]
+  assert r["labels"] == list(range(n))
+  assert r["score_diff"] < 1e-5

@@ -6,7 +6,7 @@ its distribution are the same for every method, and KDGAN's three players cost 8
 48 CPU seconds here (KDGAN checked by hand: largest loss difference 2.4e-7, same accuracies).
 
 Why that reference and not --strategy=default: the replica id is folded into every step seed
-(kdgan_tf/trainers/loop.py), so one replica draws other samples than two; two workers of one
+(kdgan_tf/trainers/compiled.py), so one replica draws other samples than two; two workers of one
 device each are replicas 0 and 1 with the same halves of every global batch as the two logical
 CPUs. What may differ is float round-off: the all-reduce runs between processes, and each
 process partitions its kernels over its own threads.

@@ -8,7 +8,7 @@ from kdgan_tf.trainers.kdgan_wo_gm import KDGANWithoutGM
 from kdgan_tf.trainers.mimic import MIMIC
 from kdgan_tf.trainers.nagan import NaGAN
 from kdgan_tf.trainers.noisy import NOISY
-from kdgan_tf.trainers.supervised_only import SupervisedC, SupervisedT
+from kdgan_tf.trainers.supervised import SupervisedC, SupervisedT
 
 METHODS = {m.name: m for m in (SupervisedC, SupervisedT, MIMIC, DISTN, NOISY, CODIS, NaGAN,
                                KDGANWithoutGM, KDGAN)}

@@ -1,4 +1,5 @@
-"""Which player the game evaluates on which split, and when.
+"""Which player the game evaluates on which split, and when (`EvaluationPolicy`), and the
+evaluation itself (`PlayerEvaluator`: the task's measures of a player on a split).
 
 Why a policy: on CIFAR-10 at small n one evaluation (validation 5,000 + test 10,000 images)
 costs ten times a training epoch, and at n = 50,000 evaluating the 45,000 training images costs
@@ -10,7 +11,14 @@ from typing import Optional
 
 import numpy as np
 
+from kdgan_tf import distribute
+from kdgan_tf.data import pipeline
+from kdgan_tf.data import views as views_lib
 from kdgan_tf.errors import UserError
+from kdgan_tf.trainers.compiled import split_scores_function
+
+# Metric-name prefixes of the players that are ever evaluated (D never is).
+PREFIX = {"classifier": "c", "teacher": "t"}
 
 TEST_WHEN = ("every_evaluation", "validation_improves")
 
@@ -65,3 +73,77 @@ class EvaluationPolicy:
   def describe(self):
     """The record's note of what was evaluated (so reports can say what a number is)."""
     return dataclasses.asdict(self)
+
+
+class PlayerEvaluator:
+  """The task's measures of C and T (inference mode) on the training images, validation and
+  test; one compiled scoring function per player, registered in `compiled` as "eval_<player>"
+  (the run's record counts their traces)."""
+
+  def __init__(self, strategy, splits, models, views, task, policy, eval_batch_size, compiled):
+    self.strategy, self.models, self.views, self.task = strategy, models, views, task
+    self.policy, self.compiled = policy, compiled
+    train_subset = policy.train_indices(len(splits.train))
+    evaluated = {name: splits.split(name) for name in ("train", "val", "test")}
+    if train_subset is not None:
+      evaluated["train"] = splits.train.take(train_subset)
+    self._label_dtype = pipeline.base_dataset(splits.train).element_spec[1].dtype
+    self._eval_sets = {
+        name: distribute.distribute_dataset(strategy, pipeline.evaluation_batches(
+            pipeline.base_dataset(split), eval_batch_size))
+        for name, split in evaluated.items() if len(split)}
+
+  def evaluate(self, player, split):
+    """The task's measures of `player` on "train", "val" or "test", e.g. {"accuracy": ...} or
+    {"P@3": ..., "MAP": ...}; None for an empty split."""
+    if split not in self._eval_sets:
+      return None
+    name = f"eval_{player}"
+    if name not in self.compiled:
+      self.compiled[name] = split_scores_function(
+          self.strategy, self.models[player], views_lib.selector(self.views[player]),
+          self._label_dtype)
+    scores, labels = self.compiled[name](self._eval_sets[split])
+    return self.task.evaluate(scores.numpy(), labels.numpy())
+
+  def selection_value(self, measures):
+    return None if measures is None else measures[self.task.selection_metric]
+
+  def measures_record(self, player):
+    """{"val_<metric>": ..., "test_<metric>": ...} of `player` now (pretraining summaries)."""
+    record = {}
+    for split in ("val", "test"):
+      measures = self.evaluate(player, split)
+      for metric in self.task.metric_names:
+        record[f"{split}_{metric}"] = None if measures is None else measures[metric]
+    return record
+
+  def players_record(self, selected, trained_players, best_val, last_epoch, epoch=None):
+    """{"<c|t>_<split>_<metric>": value or None} of the players evaluated at game epoch
+    `epoch` (a fixed subset of the training images under `train_subset`).
+
+    After pretraining (epoch None) every player on every split. In the game, as the policy
+    says: the selected player at every evaluated epoch, other trained players every
+    `partner_every` epochs and at the last one (a LeNet pass over 15k images costs as much as
+    a KDGAN training pass at n = 100), frozen players never again; the test split at every
+    evaluated epoch or only where the selected player's validation measure beats `best_val`.
+    A split not evaluated is None in the record.
+    """
+    policy = self.policy
+    players = [p for p in PREFIX if p in self.models and (
+        epoch is None or p == selected or (
+            p in trained_players and policy.evaluates_partner(epoch, last_epoch)))]
+    measures = {(p, "val"): self.evaluate(p, "val") for p in players}
+    val = self.selection_value(measures[(selected, "val")])
+    with_test = policy.evaluates_test(epoch, last_epoch, val, best_val)
+    record = {}
+    for player in players:
+      for split in ("train", "val", "test"):
+        if split == "test" and not with_test:
+          result = None
+        else:
+          result = measures.get((player, split)) or self.evaluate(player, split)
+        for metric in self.task.metric_names:
+          value = None if result is None else result[metric]
+          record[f"{PREFIX[player]}_{split}_{metric}"] = value
+    return record

@@ -1,31 +1,49 @@
-"""Pretraining: each player trained alone as an ordinary classifier (Algorithm 1, line 1)."""
-import tensorflow as tf
+"""SUPERVISED-C and SUPERVISED-T: one player trained on the n labels alone.
 
-from kdgan_tf.trainers.base import split_seed
+Not in the paper's Table 1, but needed to read it: SUPERVISED-C shows what distillation and the
+adversarial game add to the lightweight classifier, SUPERVISED-T how good the teacher is. Each
+starts from its pretrained player (like every method) and continues with the same
+cross-entropy plus weight decay for the game epochs, with the game learning rate, the same
+number of update passes per epoch as C gets in KDGAN, and the same selection rule: so any gain
+of a method over SUPERVISED-C is not just "more training at a lower learning rate".
+"""
+import gin
+
+from kdgan_tf.trainers.base import GamePhase, Method, check_passes
+from kdgan_tf.trainers.supervised_steps import supervised_step
 
 
-def supervised_step(model, optimizer, global_batch_size, augment, task, select):
-  """A step of the task's supervised loss (softmax cross-entropy against the true label
-  distribution) plus weight decay; returns a per-replica step function.
+class _Supervised(Method):
+  player = None
 
-  Args:
-    augment: (features, seed) -> features (`views.augmenter`).
-    task: kdgan_tf/tasks.py object (its `supervised_loss`).
-    select: features -> the model's input (`views.selector`).
-  """
+  def __init__(self, passes=2):
+    check_passes(type(self).__name__, passes=passes)
+    self.passes = passes
 
-  def step(features, labels, seed):
-    (aug_seed,) = split_seed(seed, 1)
-    x = select(augment(features, aug_seed))
-    with tf.GradientTape() as tape:
-      logits = model(x, training=True)
-      loss = tf.nn.compute_average_loss(task.supervised_loss(labels, logits),
-                                        global_batch_size=global_batch_size)
-      total = loss
-      if model.losses:
-        total += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
-    grads = tape.gradient(total, model.trainable_variables)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-    return {"loss": loss}
+  @property
+  def players(self):
+    return (self.player,)
 
-  return step
+  @property
+  def selected_player(self):
+    return self.player
+
+  def phases(self, ctx):
+    step = supervised_step(ctx.models[self.player], ctx.optimizers[self.player],
+                           ctx.global_batch_size, ctx.augment, ctx.task,
+                           lambda features: ctx.inputs(self.player, features))
+    return [GamePhase(self.player, self.passes, step)]
+
+
+@gin.configurable
+class SupervisedC(_Supervised):
+  """C on the labels alone (no teacher, no discriminator)."""
+  name = "supervised_c"
+  player = "classifier"
+
+
+@gin.configurable
+class SupervisedT(_Supervised):
+  """T on the labels alone; its selected accuracy is the teacher's, and nothing is exported."""
+  name = "supervised_t"
+  player = "teacher"
