@@ -75,6 +75,25 @@ class EvaluationPolicy:
     return dataclasses.asdict(self)
 
 
+def distributed_eval_batches(strategy, base, n, batch_size):
+  """`base` (n examples) in ordered batches for `strategy`, every example once, in order.
+
+  Why padding: a last batch smaller than the replica count leaves a replica without examples,
+  and the gather of scores across replicas aborts (shape mismatch). With several replicas the
+  split is padded with copies of its first example up to a multiple of `batch_size`; callers
+  keep the first n rows of what comes back. One replica reads the split as it is.
+  """
+  replicas = strategy.num_replicas_in_sync
+  if replicas > 1:
+    if batch_size < replicas:
+      raise UserError(f"run_experiment.eval_batch_size = {batch_size} is smaller than the "
+                      f"{replicas} replicas: raise it to at least {replicas}.")
+    pad = (-n) % batch_size
+    if pad:
+      base = base.concatenate(base.take(1).repeat(pad))
+  return distribute.distribute_dataset(strategy, pipeline.evaluation_batches(base, batch_size))
+
+
 class PlayerEvaluator:
   """The task's measures of C and T (inference mode) on the training images, validation and
   test; one compiled scoring function per player, registered in `compiled` as "eval_<player>"
@@ -89,8 +108,8 @@ class PlayerEvaluator:
       evaluated["train"] = splits.train.take(train_subset)
     self._label_dtype = pipeline.base_dataset(splits.train).element_spec[1].dtype
     self._eval_sets = {
-        name: distribute.distribute_dataset(strategy, pipeline.evaluation_batches(
-            pipeline.base_dataset(split), eval_batch_size))
+        name: (distributed_eval_batches(strategy, pipeline.base_dataset(split), len(split),
+                                        eval_batch_size), len(split))
         for name, split in evaluated.items() if len(split)}
 
   def evaluate(self, player, split):
@@ -103,8 +122,9 @@ class PlayerEvaluator:
       self.compiled[name] = split_scores_function(
           self.strategy, self.models[player], views_lib.selector(self.views[player]),
           self._label_dtype)
-    scores, labels = self.compiled[name](self._eval_sets[split])
-    return self.task.evaluate(scores.numpy(), labels.numpy())
+    dataset, n = self._eval_sets[split]
+    scores, labels = self.compiled[name](dataset)
+    return self.task.evaluate(scores.numpy()[:n], labels.numpy()[:n])
 
   def selection_value(self, measures):
     return None if measures is None else measures[self.task.selection_metric]
