@@ -22,6 +22,6 @@ setup(
         "numpy>=1.26",
         "matplotlib>=3.7",
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3"]},
     entry_points={"console_scripts": ["kdgan-train=kdgan_tf.train:run"]},
 )

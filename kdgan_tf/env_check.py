@@ -20,7 +20,7 @@ import sys
 # Modules the project imports, by the distribution that provides them.
 MODULES = ("tensorflow", "tensorflow_probability", "tf_keras", "keras", "tensorflow_datasets",
            "absl", "gin", "tensorboard", "ai_edge_litert", "tqdm", "numpy", "matplotlib",
-           "pytest")
+           "pytest", "xdist")
 
 
 def _requirement_class():
