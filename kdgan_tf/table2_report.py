@@ -15,6 +15,9 @@ from kdgan_tf import outputs
 from kdgan_tf.grid.stats import mean_std  # (mean, sample std, count), as Table 1's
 from kdgan_tf.tasks import TAG_METRICS
 
+# Appendix D tables (`python -m kdgan_tf.export --compression_table`), as Table 1's report reads.
+APPENDIX_D_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "results", "appendix_d")
 COLUMNS = ("P@3", "P@5", "F@3", "F@5", "MAP", "MRR")
 AUTHORS_COLUMNS = ("F@3_authors", "F@5_authors")
 NAMES = {"kdgan": "KDGAN", "supervised_c": "SUPERVISED-C", "supervised_t": "SUPERVISED-T "
@@ -311,6 +314,9 @@ def write(results_dir, dataset, runs, baselines, drivers, command, quick, mnist_
   lines += ["", "## Cost per run", "", "Wall-clock from driver.json (the whole run, pretraining "
             "included where this run did it); game seconds summed over epochs.", ""]
   lines += _cost_lines(runs, drivers, baselines)
+  if not quick:  # the deployed classifier beside its teacher, where it has been measured
+    from kdgan_tf.export import compression_table  # pylint: disable=g-import-not-at-top
+    lines += compression_table.report_lines(APPENDIX_D_DIR, dataset)
   if figure:
     lines += ["", "## Figure 3b", "", f"![Figure 3b]({figure}) (`fig3b_p3_per_epoch.csv`: "
               "validation and test P@3 of C per game epoch, mean ± std over seeds)."]
