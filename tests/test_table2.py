@@ -50,3 +50,30 @@ def test_table2_quick_end_to_end(tmp_path):
   assert only.returncode == 0, only.stderr[-2000:]
   assert (results / "REPORT.md").read_text().split("## Table 2", 1)[1] == report.split(
       "## Table 2", 1)[1]
+
+
+def test_table2_report_renders_the_appendix_d_table_of_its_dataset(tmp_path, monkeypatch):
+  """A compression table in <appendix_d>/<dataset>_n<n>/ becomes Table 2's Appendix D section
+  (not in a quick report, nor for another dataset)."""
+  import json  # pylint: disable=g-import-not-at-top
+  from kdgan_tf import table2_report  # pylint: disable=g-import-not-at-top
+  row = {"player": "classifier", "role": "C (deployed)", "parameters": 1000, "views": ["image"],
+         "keras_P@3": 0.25, "float32_bytes": 4000, "float32_latency_ms": 0.05,
+         "float32_P@3": 0.25, "int8_bytes": 1000, "int8_latency_ms": 0.02, "int8_P@3": 0.24,
+         "parameter_ratio_vs_teacher": 0.5}
+  folder = tmp_path / "appendix_d" / "tags_n40"
+  folder.mkdir(parents=True)
+  (folder / "compression_table.json").write_text(json.dumps(
+      {"metric": "P@3", "num_threads": 1, "rows": [row],
+       "measured": {"dataset": "tags", "n": 40, "seed": 0, "method": "kdgan"}}))
+  monkeypatch.setattr(table2_report, "APPENDIX_D_DIR", str(tmp_path / "nothing"))
+  assert "Appendix D" not in table2_report.write(str(tmp_path / "n"), "tags", {}, {}, {}, "cmd",
+                                                 quick=False)
+  monkeypatch.setattr(table2_report, "APPENDIX_D_DIR", str(tmp_path / "appendix_d"))
+  text = table2_report.write(str(tmp_path / "r"), "tags", {}, {}, {}, "cmd", quick=False)
+  assert "## Appendix D: the deployed classifier beside its teacher (tags, n = 40)" in text
+  assert "| C (deployed) | 1,000 |" in text
+  assert "Appendix D" not in table2_report.write(str(tmp_path / "q"), "tags", {}, {}, {}, "cmd",
+                                                 quick=True)
+  assert "Appendix D" not in table2_report.write(str(tmp_path / "o"), "other", {}, {}, {}, "cmd",
+                                                 quick=False)
