@@ -39,6 +39,8 @@ def main():
                       choices=["concrete_pathwise", "concrete_score", "reinforce"])
   parser.add_argument("--num_samples", type=int, default=20)
   parser.add_argument("--dataset", default="mnist", choices=["mnist", "cifar10"])
+  parser.add_argument("--jit", action="store_true", help="XLA-compile each per-replica step "
+                      "(tf.function(jit_compile=True)) for both the game and the plain passes.")
   args = parser.parse_args()
 
   rng = np.random.RandomState(0)
@@ -61,18 +63,19 @@ def main():
   steps = tf.constant(args.n // args.batch_size)
   ctx = StepContext(runner.models, runner.game_opts, runner.tau, runner.task, args.batch_size,
                     no_augment, runner.views)
-  game = [runner._compile(f"game_{p.name}", p.step_fn) for p in method.phases(ctx)]  # pylint: disable=protected-access
-  plain = [runner._compile(f"plain_{p}", supervised_step(  # pylint: disable=protected-access
+  wrap = (lambda f: tf.function(f, jit_compile=True)) if args.jit else (lambda f: f)
+  game = [runner.compile(f"game_{p.name}", wrap(p.step_fn)) for p in method.phases(ctx)]
+  plain = [runner.compile(f"plain_{p}", wrap(supervised_step(
       runner.models[p], runner.pre_opts[p], args.batch_size, ctx.augment, runner.task,
-      views.selector(runner.views[p]))) for p in ("discriminator", "teacher", "classifier")]
+      views.selector(runner.views[p])))) for p in ("discriminator", "teacher", "classifier")]
 
   def time_passes(fns):
     for fn in fns:  # warm-up: tracing and first-call costs
-      fn(runner._batches(args.batch_size, 0), steps)  # pylint: disable=protected-access
+      fn(runner.batches(args.batch_size, 0), steps)
     start = time.perf_counter()
     for r in range(args.repeats):
       for fn in fns:
-        fn(runner._batches(args.batch_size, r + 1), steps)  # pylint: disable=protected-access
+        fn(runner.batches(args.batch_size, r + 1), steps)
     return (time.perf_counter() - start) / args.repeats
 
   per_phase = {}
@@ -80,6 +83,7 @@ def main():
     per_phase[name] = time_passes(fns)
   ratio = per_phase["kdgan"] / per_phase["supervised"]
   print(f"{args.dataset} n={args.n} batch={args.batch_size} estimator={args.estimator} "
+        f"jit={args.jit} "
         f"samples={args.num_samples} ({int(steps)} steps per pass, {args.repeats} repeats)")
   print(f"one KDGAN pass (D, T, C updates):          {per_phase['kdgan'] * 1000:8.1f} ms")
   print(f"one supervised pass each of D, T and C:    {per_phase['supervised'] * 1000:8.1f} ms")
