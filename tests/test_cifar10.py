@@ -218,3 +218,37 @@ def test_a_normalised_players_cache_key_does_not_depend_on_keras_layer_numbering
                                        name="classifier"))
   assert json.dumps(first, sort_keys=True, default=str) == json.dumps(
       again, sort_keys=True, default=str)
+
+
+CIFAR_METHODS = ("supervised_c", "supervised_t", "mimic", "distn", "noisy", "codis", "nagan",
+                 "kdgan_wo_gm", "kdgan")
+
+
+@pytest.mark.parametrize("method", CIFAR_METHODS)
+def test_every_method_trains_and_exports_under_the_cifar10_configs(tmp_path_factory,
+                                                                   tiny_cifar_npz, method):
+  """cifar10.gin + <method>.gin + quick.gin (the grid's honest cell, tiny players, one game
+  epoch) on 32x32x3 images: every method trains its player and exports a classifier that takes
+  raw pixels (SUPERVISED-T trains only T: nothing to deploy); the runs share one pretraining
+  cache (one folder), as in the grid. (The CLI path is `run.sh table1-cifar10 --quick` above.)"""
+  import gin  # pylint: disable=g-import-not-at-top
+  from kdgan_tf import experiment  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.config import parse_config  # pylint: disable=g-import-not-at-top
+  folder = tmp_path_factory.getbasetemp() / "cifar_methods"
+  gin.clear_config()
+  try:
+    parse_config(["cifar10.gin", f"{method}.gin", "quick.gin"], [
+        f"load_image_classification.original_order_npz = '{tiny_cifar_npz}'",
+        "load_image_classification.validation_size = 40", "load_image_classification.n = 40",
+        "run_experiment.batch_size = 20", "run_experiment.game_epochs = 1",
+        "run_experiment.pretrain_cache_dir = 'auto'"])
+    record = experiment.run_experiment(str(folder / method), log=lambda message: None)
+  finally:
+    gin.clear_config()
+  assert record["finished"] and record["method"] == method and record["dataset"] == "cifar10"
+  assert record["selected_player"] == ("teacher" if method == "supervised_t" else "classifier")
+  if method == "supervised_t":  # only C is deployed: a teacher-only run exports nothing
+    assert "export" not in record and not os.path.exists(folder / method / "classifier.tflite")
+  else:
+    assert record["export"]["tflite_agreement"] >= 0.99
+    assert os.path.exists(folder / method / "classifier.tflite")
