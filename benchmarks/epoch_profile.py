@@ -60,7 +60,7 @@ def main():
   steps = args.n // args.batch_size
   ctx = StepContext(runner.models, runner.game_opts, runner.tau, runner.task, args.batch_size,
                     no_augment, runner.views)
-  batches = lambda: runner._batches(args.batch_size, 0)  # pylint: disable=protected-access
+  batches = lambda: runner.batches(args.batch_size, 0)
   parts = {}
 
   @tf.function
@@ -74,7 +74,7 @@ def main():
   parts["input pipeline (all game steps)"] = _timed(
       lambda: pull(batches(), tf.constant(steps * sum(PASSES.values()))), args.repeats)
   for phase in method.phases(ctx):
-    fn = runner._compile(f"game_{phase.name}", phase.step_fn)  # pylint: disable=protected-access
+    fn = runner.compile(f"game_{phase.name}", phase.step_fn)
     parts[f"game: {phase.name} ({PASSES[phase.name]} passes)"] = _timed(
         lambda fn=fn, p=phase.name: fn(batches(), tf.constant(PASSES[p] * steps)), args.repeats)
   for player in ("classifier", "teacher"):
@@ -82,7 +82,7 @@ def main():
         lambda p=player: [runner.evaluate(p, s) for s in ("train", "val", "test")], args.repeats)
   game_epoch = sum(parts.values())
 
-  pre = runner._compile("pretrain_teacher", supervised_step(  # pylint: disable=protected-access
+  pre = runner.compile("pretrain_teacher", supervised_step(
       runner.models["teacher"], runner.pre_opts["teacher"], args.batch_size, ctx.augment,
       runner.task, views.selector(runner.views["teacher"])))
   pretrain = {"pretrain T: one training pass": _timed(

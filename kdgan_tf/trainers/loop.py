@@ -135,8 +135,6 @@ class Runner:
     self.compiled[name] = run
     return run
 
-  _compile = compile  # the name benchmarks and tests have used
-
   def evaluate(self, player, split):
     """The task's measures of `player` (inference mode) on "train", "val" or "test"."""
     return self.evaluator.evaluate(player, split)
@@ -145,8 +143,6 @@ class Runner:
     """A distributed iterator over one epoch of training batches from random stream `stream`."""
     ds = pipeline.training_batches(self._train_base, self.n, batch_size, self.seed, stream)
     return iter(distribute.distribute_dataset(self.strategy, ds))
-
-  _batches = batches
 
   # ----------------------------------------------------------------------------- phases
   def run(self):
