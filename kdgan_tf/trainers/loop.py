@@ -32,10 +32,9 @@ from kdgan_tf.trainers.base import PLAYERS, StepContext
 from kdgan_tf.trainers.compiled import multi_step_function
 from kdgan_tf.trainers.evaluation import PREFIX, EvaluationPolicy, PlayerEvaluator
 from kdgan_tf.trainers.pretrain_cache import PretrainCache
-from kdgan_tf.trainers.pretraining import player_settings, pretrain_player, settings_of
+from kdgan_tf.trainers.pretraining import pretrain_player, settings_of
 from kdgan_tf.trainers.run_state import GAME, RunState, player_seed
 
-__all__ = ["Runner", "player_settings"]
 
 # Every player's pretraining and the game draw from their own random streams (initialisation,
 # dropout, batch order, step seeds), so a pretrained player depends only on (data, seed,
