@@ -681,3 +681,32 @@ def test_report_from_committed_records_matches_the_golden_files(tmp_path, monkey
       continue
     with open(path, encoding="utf-8") as f:
       assert text == f.read(), name
+
+
+def test_root_report_gains_the_other_half_of_table1_from_its_committed_records(tmp_path):
+  """The root REPORT.md (MNIST's) ends with CIFAR-10's table, rebuilt from
+  results/table1_cifar10/records on every call, in place (no second copy)."""
+  root = tmp_path / "REPORT.md"
+  root.write_text("# Table 1 (MNIST), reproduced\n\n| method | x |\n|---|\n\n## Cost\n\nmnist\n")
+  results = str(tmp_path / "results")
+  assert grid_report.update_root_report_halves(str(root), results)
+  text = root.read_text()
+  assert text.startswith("# Table 1 (MNIST), reproduced\n\n| method | x |")
+  assert "## Table 1's other half: CIFAR-10" in text.split("## Cost")[1]
+  assert "No CIFAR-10 run has finished yet (`bash run.sh table1-cifar10`)." in text
+  records = os.path.join(results, "table1_cifar10", "records")
+  record = dict(_record("kdgan", 500, 0, 0.4346, 0.4560), dataset="cifar10")
+  folder = os.path.join(records, "honest", "cifar10_n500", "kdgan_s0")
+  os.makedirs(folder)
+  outputs.write_json(os.path.join(folder, "metrics.json"), record)
+  assert grid_report.update_root_report_halves(str(root), results)
+  text = root.read_text()
+  assert text.count("## Table 1's other half: CIFAR-10") == 1
+  assert "No CIFAR-10 run" not in text
+  row = next(line for line in text.splitlines() if line.startswith("| kdgan |"))
+  # paper 500 | honest | authors, then 5,000 (not in the paper), 25,000 and 50,000.
+  assert row.split(" | ")[1:4] == ["57.56 ± 0.13", "43.46 ± 0.00 (1)", "–"]
+  assert row.split(" | ")[4:7] == ["-", "–", "–"]
+  assert grid_report.update_root_report_halves(str(root), results)
+  assert root.read_text() == text  # idempotent
+  assert not grid_report.update_root_report_halves(str(tmp_path / "none.md"), results)

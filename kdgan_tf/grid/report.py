@@ -152,21 +152,49 @@ INHERITED_HYPERPARAMETERS = (
     "(1 + ξ)·z on a fraction of the samples.")
 
 
+def shown_dataset_name(dataset_name):
+  return {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(dataset_name, dataset_name)
+
+
+def table1_lines(rows, paper, dataset_name, quick):
+  """Table 1's Markdown table for one dataset (a row per method, paper | honest | authors per
+  n), and a line for each cell that trained on fewer images than n."""
+  from kdgan_tf.summarize import paper_number, _paper_cell  # pylint: disable=g-import-not-at-top
+  cells = table(rows)
+  # The paper's columns and the grid's n values always appear (an n not run yet shows "–"), so
+  # a partial reproduction cannot be mistaken for a complete one.
+  # (Only for a dataset the paper has: another dataset shows no paper column at all.)
+  paper_ns = PAPER_NS.get(dataset_name, ())
+  grid = grid_datasets.DATASETS.get(dataset_name)
+  planned = set() if quick else set(paper_ns) | set(grid.default_ns if grid else ())
+  ns = sorted({row["n"] for row in rows} | planned)
+  methods = [m for m in METHOD_FILES if any(row["method"] == m for row in rows)]
+  columns = ("paper", "honest", "authors") if paper_ns else ("honest", "authors")
+  header = ["method"] + [f"n = {n:,} {what}" for n in ns for what in columns]
+  lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+  for method in methods:
+    row = [method]
+    for n in ns:
+      by = cells.get((method, n), {})
+      row += ([_paper_cell(paper_number(paper, dataset_name, n, method))] if paper_ns else [])
+      row += [_cell(by.get("honest")), _cell(by.get("authors"))]
+    lines.append("| " + " | ".join(row) + " |")
+  fewer = sorted({(r["protocol"], r["n"], r["train_size"]) for r in rows
+                  if r.get("train_size") is not None and r["train_size"] != r["n"]})
+  for protocol, n, size in fewer:
+    lines.append(f"- **{protocol}, n = {n:,}**: every training image; with the validation split "
+                 f"held out, the runs trained on {size:,} images.")
+  return lines
+
+
 def report_markdown(rows, paper, command, quick, grid_bindings=(), dataset_name="mnist",
                     authors_text=None, data_note=""):
   """REPORT.md: Table 1 side by side (paper | honest | authors), then how it was made.
 
   `grid_bindings` (the grid's grid_bindings.json) change every run's recipe, so they are named
   under the protocols, not only in the command (a `report` call does not repeat them)."""
-  from kdgan_tf.summarize import paper_number, _paper_cell  # pylint: disable=g-import-not-at-top
-  cells = table(rows)
-  # The paper's three columns always appear (an n not run yet shows "–"), so a partial
-  # reproduction cannot be mistaken for a complete one.
-  # (Only for a dataset the paper has: another dataset shows no paper column at all.)
   paper_ns = PAPER_NS.get(dataset_name, ())
-  ns = sorted({row["n"] for row in rows} | (set() if quick else set(paper_ns)))
-  methods = [m for m in METHOD_FILES if any(row["method"] == m for row in rows)]
-  shown_name = {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(dataset_name, dataset_name)
+  shown_name = shown_dataset_name(dataset_name)
   lines = [f"# Table 1 ({shown_name}), reproduced"
            + (" — QUICK SMOKE RUN, NOT A RESULT" if quick else ""),
            "",
@@ -186,21 +214,7 @@ def report_markdown(rows, paper, command, quick, grid_bindings=(), dataset_name=
     lines.append("- **Every run of this grid also had these gin bindings** (both protocols): "
                  f"{named_bindings}.")
   lines.append("")
-  columns = ("paper", "honest", "authors") if paper_ns else ("honest", "authors")
-  header = ["method"] + [f"n = {n:,} {what}" for n in ns for what in columns]
-  lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-  for method in methods:
-    row = [method]
-    for n in ns:
-      by = cells.get((method, n), {})
-      row += ([_paper_cell(paper_number(paper, dataset_name, n, method))] if paper_ns else [])
-      row += [_cell(by.get("honest")), _cell(by.get("authors"))]
-    lines.append("| " + " | ".join(row) + " |")
-  fewer = sorted({(r["protocol"], r["n"], r["train_size"]) for r in rows
-                  if r.get("train_size") is not None and r["train_size"] != r["n"]})
-  for protocol, n, size in fewer:
-    lines.append(f"- **{protocol}, n = {n:,}**: every training image; with the validation split "
-                 f"held out, the runs trained on {size:,} images.")
+  lines += table1_lines(rows, paper, dataset_name, quick)
   lines += _paired_lines(rows)
   lines += _teacher_lines(rows)
   lines += _game_effect_lines(rows)
@@ -270,6 +284,61 @@ def update_readme_table(readme_path, report_text):
   tail = rest.split(end, 1)[1]
   outputs.atomic_write_text(readme_path, head + begin + "\n\n" + "\n".join(table) + "\n\n"
                             + end + tail)  # blank lines: Markdown renders the table apart
+  return True
+
+
+def other_half_lines(dataset_name, results_dir):
+  """The root REPORT.md's section for another dataset of Table 1 (CIFAR-10, the right half):
+  its table built from the committed records in results_dir/records and a link to its full
+  report, so that the root report shows the whole of Table 1 and never other numbers than
+  that dataset's own report."""
+  from kdgan_tf.grid.rows import collect  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.summarize import PAPER_TABLE1  # pylint: disable=g-import-not-at-top
+  with open(PAPER_TABLE1) as f:
+    paper = json.load(f)
+  shown = shown_dataset_name(dataset_name)
+  grid = grid_datasets.DATASETS[dataset_name]
+  where = os.path.relpath(results_dir, REPO) if results_dir.startswith(REPO) else results_dir
+  rows = collect(os.path.join(results_dir, "records"))
+  begin, end = root_half_markers(dataset_name)
+  lines = [begin, f"## Table 1's other half: {shown}", "",
+           f"Every section above is MNIST's. This table is built from the committed records in "
+           f"`{where}/records`; cells as in MNIST's table (test accuracy in %, mean ± std "
+           f"(seeds)); the paper shows - where it has no number. Authors' protocol "
+           f"on {shown}: {grid.authors_text}."
+           + (f" Data: {grid.data_note}" if grid.data_note else ""),
+           f"The full report (KDGAN minus each method paired by seed, the teacher, D's loss, "
+           f"cost per run, Appendix D): [{where}/REPORT.md]({where}/REPORT.md).", ""]
+  lines += (table1_lines(rows, paper, dataset_name, quick=False) if rows else
+            [f"No {shown} run has finished yet (`bash run.sh table1-{dataset_name}`)."])
+  return lines + ["", end]
+
+
+def root_half_markers(dataset_name):
+  return (f"<!-- Table 1, {dataset_name}: written by `python -m kdgan_tf.reproduce report` from "
+          f"its committed records, do not edit by hand -->", f"<!-- end of Table 1, {dataset_name} -->")
+
+
+def update_root_report_halves(root_report, results_root):
+  """Writes every other paper dataset's section (`other_half_lines`, from
+  results_root/table1_<dataset>) into the root REPORT.md: between its markers when present,
+  else at the end (every section above it is MNIST's). Called after MNIST's report (which
+  rewrites the file) and after any other dataset's. Returns False when there is no report."""
+  if not os.path.exists(root_report):
+    return False
+  text = open(root_report, encoding="utf-8").read()
+  for dataset_name in PAPER_NS:
+    if dataset_name == "mnist":
+      continue
+    section = "\n".join(other_half_lines(
+        dataset_name, os.path.join(results_root, f"table1_{dataset_name}")))
+    begin, end = root_half_markers(dataset_name)
+    if begin in text and end in text.split(begin, 1)[1]:
+      head, rest = text.split(begin, 1)
+      text = head + section + rest.split(end, 1)[1]
+    else:  # at the end: every section above it is MNIST's
+      text = text.rstrip("\n") + "\n\n" + section + "\n"
+  outputs.atomic_write_text(root_report, text)
   return True
 
 
