@@ -92,15 +92,25 @@ def test_every_method_has_a_gin_file():
 
 
 @pytest.fixture(scope="module")
-def runs_dir(tmp_path_factory):
-  """One folder for all method runs, so they share one pretraining cache beside them."""
-  return tmp_path_factory.mktemp("methods")
+def method_runs(tmp_path_factory, tiny_npz):
+  """Every method trained once, in name order, in one folder (so they share one pretraining
+  cache beside them): {method: (run folder, record or the exception it raised)}. A fixture,
+  not the tests' side effect, so each test below stands alone in any order or process."""
+  runs_dir = tmp_path_factory.mktemp("methods")
+  runs = {}
+  for method in sorted(GIN_FILES):
+    try:
+      runs[method] = (runs_dir / method, _run(runs_dir / method, tiny_npz, GIN_FILES[method]))
+    except Exception as e:  # pylint: disable=broad-except  (reported by that method's test)
+      runs[method] = (runs_dir / method, e)
+  return runs
 
 
 @pytest.mark.parametrize("method", sorted(GIN_FILES))
-def test_method_trains_its_player_and_writes_its_outputs(method, runs_dir, tiny_npz):
-  model_dir = runs_dir / method
-  record = _run(model_dir, tiny_npz, GIN_FILES[method])
+def test_method_trains_its_player_and_writes_its_outputs(method, method_runs):
+  model_dir, record = method_runs[method]
+  if isinstance(record, Exception):
+    raise record
   assert record["finished"] and record["method"] == method
   player = METHODS[method]().selected_player
   assert record["selected_player"] == player
@@ -124,13 +134,11 @@ def test_method_trains_its_player_and_writes_its_outputs(method, runs_dir, tiny_
   _assert_matches_golden(method, record)
 
 
-def test_each_player_was_pretrained_once_for_all_methods(runs_dir):
-  """Across the method runs above (same data and seed), each player was pretrained by the first
-  run that needed it and loaded from the cache by every later one."""
-  records = [json.loads((runs_dir / m / "metrics.json").read_text()) for m in GIN_FILES
-             if (runs_dir / m / "metrics.json").exists()]
-  if len(records) < len(GIN_FILES):
-    pytest.skip("needs the parametrized method runs of this module")
+def test_each_player_was_pretrained_once_for_all_methods(method_runs):
+  """Across the method runs (same data and seed), each player was pretrained by the first run
+  that needed it and loaded from the cache by every later one."""
+  records = [record for _, record in method_runs.values()]
+  assert not [r for r in records if isinstance(r, Exception)], "a method run failed"
   for player in ("classifier", "teacher", "discriminator"):
     infos = [r["pretrain"][player] for r in records if player in r["pretrain"]]
     pretrained = [i for i in infos if "cached_from" not in i]
