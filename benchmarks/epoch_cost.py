@@ -1,14 +1,18 @@
-"""Cost of one KDGAN game pass relative to plain supervised passes of C, T and D.
+"""Cost of a KDGAN game epoch relative to plain supervised epochs of D, T and C.
 
-A KDGAN pass updates D, T and C once per batch each, like three supervised passes over the same
-batches, but every update also runs the other players forward (soft targets, rewards, negatives)
-and samples labels. This prints seconds per pass and their RATIO (ideal: about 1).
+A KDGAN epoch runs `d_passes`, `t_passes` and `c_passes` passes (cifar10.gin: 5, 2, 2) of
+updates of D, T and C, like that many supervised passes over the same batches, but every update
+also needs the other players' logits (negatives, rewards, soft targets) and samples labels.
+This prints seconds per epoch and their RATIO (ideal: about 1), with the frozen players' logits
+tabled once per phase (trainers/frozen_logits.py, the loop's default where the augmentation has
+few forms) and, for comparison, run forward on every step (`--no-tables` only).
 
-  python benchmarks/epoch_cost.py [--n 100] [--batch_size 10] [--repeats 20] [--estimator ...]
-  python benchmarks/epoch_cost.py --dataset cifar10 --n 500 --batch_size 60 --repeats 5
-Training time only (no evaluation); shapes and players of MNIST (MLP C, LeNet T and D) or
-CIFAR-10 (cifar10.gin's: tutorial CNN C and D, ResNet-20 T), pixel values random (speed does
-not depend on them).
+  python benchmarks/epoch_cost.py [--n 100] [--batch_size 10] [--repeats 20]
+  python benchmarks/epoch_cost.py --dataset cifar10 --n 500 --batch_size 60 --repeats 3 \
+      --passes 5,2,2 --augment mirror
+Training time only (no evaluation); table refreshes are counted in the KDGAN epoch. Shapes and
+players of MNIST (MLP C, LeNet T and D) or CIFAR-10 (cifar10.gin's: tutorial CNN C and D,
+ResNet-20 T), pixel values random (speed does not depend on them).
 """
 import argparse
 import time
@@ -20,7 +24,7 @@ import tensorflow as tf
 from kdgan_tf import estimators
 from kdgan_tf.data import DataSplits, Split
 from kdgan_tf.data import views
-from kdgan_tf.data.augment import no_augment
+from kdgan_tf.data.augment import mirror, no_augment
 from kdgan_tf.models import lenet, mlp_classifier
 from kdgan_tf.models.cifar import preact_resnet, tutorial_cnn
 from kdgan_tf.schedules import constant_tau
@@ -39,6 +43,9 @@ def main():
                       choices=["concrete_pathwise", "concrete_score", "reinforce"])
   parser.add_argument("--num_samples", type=int, default=20)
   parser.add_argument("--dataset", default="mnist", choices=["mnist", "cifar10"])
+  parser.add_argument("--passes", default="1,1,1", help="D, T and C passes per epoch.")
+  parser.add_argument("--augment", default="none", choices=["none", "mirror"],
+                      help="the game's augmentation (mirror: the paper's CIFAR-10).")
   parser.add_argument("--jit", action="store_true", help="XLA-compile each per-replica step "
                       "(tf.function(jit_compile=True)) for both the game and the plain passes.")
   args = parser.parse_args()
@@ -54,42 +61,58 @@ def main():
   splits = DataSplits(Split({"image": x}, y), Split({"image": x[:0]}, y[:0]),
                       Split({"image": x[:0]}, y[:0]), 10)
   estimator = getattr(estimators, args.estimator)
+  d_passes, t_passes, c_passes = (int(p) for p in args.passes.split(","))
   method = KDGAN(estimator=lambda *a: estimator(*a, num_samples=args.num_samples),
-                 num_negatives=args.num_samples)
+                 num_negatives=args.num_samples, d_passes=d_passes, t_passes=t_passes,
+                 c_passes=c_passes)
+  augment_fn = {"none": no_augment, "mirror": mirror}[args.augment]
   strategy = tf.distribute.get_strategy()
-  runner = Runner("/tmp/kdgan_epoch_cost", method, splits, builders, strategy, seed=0, batch_size=args.batch_size, eval_batch_size=1000,
-                  game_epochs=1, tau_schedule=constant_tau, augment_fn=no_augment,
-                  summary=False, log=lambda m: None)
   steps = tf.constant(args.n // args.batch_size)
-  ctx = StepContext(runner.models, runner.game_opts, runner.tau, runner.task, args.batch_size,
-                    no_augment, runner.views)
   wrap = (lambda f: tf.function(f, jit_compile=True)) if args.jit else (lambda f: f)
-  game = [runner.compile(f"game_{p.name}", wrap(p.step_fn)) for p in method.phases(ctx)]
-  plain = [runner.compile(f"plain_{p}", wrap(supervised_step(
-      runner.models[p], runner.pre_opts[p], args.batch_size, ctx.augment, runner.task,
-      views.selector(runner.views[p])))) for p in ("discriminator", "teacher", "classifier")]
 
-  def time_passes(fns):
-    for fn in fns:  # warm-up: tracing and first-call costs
-      fn(runner.batches(args.batch_size, 0), steps)
+  def runner_with(tables):
+    runner = Runner(f"/tmp/kdgan_epoch_cost_{tables}", method, splits, builders, strategy,
+                    seed=0, batch_size=args.batch_size, eval_batch_size=1000, game_epochs=1,
+                    tau_schedule=constant_tau, augment_fn=augment_fn, summary=False,
+                    log=lambda m: None, frozen_logits=tables)
+    ctx = StepContext(runner.models, runner.game_opts, runner.tau, runner.task,
+                      args.batch_size, augment_fn, runner.views, runner.frozen_logits)
+    return runner, ctx, runner.game_functions(ctx, wrap)
+
+  def seconds_per_epoch(run_epoch):
+    run_epoch(0)  # warm-up: tracing and first-call costs
     start = time.perf_counter()
     for r in range(args.repeats):
-      for fn in fns:
-        fn(runner.batches(args.batch_size, r + 1), steps)
+      run_epoch(r + 1)
     return (time.perf_counter() - start) / args.repeats
 
-  per_phase = {}
-  for name, fns in (("kdgan", game), ("supervised", plain)):
-    per_phase[name] = time_passes(fns)
-  ratio = per_phase["kdgan"] / per_phase["supervised"]
-  print(f"{args.dataset} n={args.n} batch={args.batch_size} estimator={args.estimator} "
-        f"jit={args.jit} "
+  cost = {}
+  for tables in (True, False):
+    runner, ctx, game = runner_with(tables)
+
+    def kdgan_epoch(r, runner=runner, game=game):
+      if runner.frozen_logits is not None:
+        runner.frozen_logits.updated(runner.frozen_logits.tables)  # as after a game epoch
+      runner.train_game_epoch(game, r, steps)
+    cost["kdgan", tables] = seconds_per_epoch(kdgan_epoch)
+  plain = {p: runner.compile(f"plain_{p}", wrap(supervised_step(
+      runner.models[p], runner.pre_opts[p], args.batch_size, ctx.augment, runner.task,
+      views.selector(runner.views[p])))) for p in ("discriminator", "teacher", "classifier")}
+  passes = {"discriminator": d_passes, "teacher": t_passes, "classifier": c_passes}
+
+  def plain_epoch(r):
+    for p, fn in plain.items():
+      if passes[p]:
+        fn(runner.batches(args.batch_size, r), tf.constant(passes[p] * int(steps)))
+  cost["plain"] = seconds_per_epoch(plain_epoch)
+  print(f"{args.dataset} n={args.n} batch={args.batch_size} passes D,T,C={args.passes} "
+        f"augment={args.augment} estimator={args.estimator} jit={args.jit} "
         f"samples={args.num_samples} ({int(steps)} steps per pass, {args.repeats} repeats)")
-  print(f"one KDGAN pass (D, T, C updates):          {per_phase['kdgan'] * 1000:8.1f} ms")
-  print(f"one supervised pass each of D, T and C:    {per_phase['supervised'] * 1000:8.1f} ms")
-  print(f"ratio KDGAN / supervised:                  {ratio:8.2f}")
-  for name, fns in (("D", [game[0]]), ("T", [game[1]]), ("C", [game[2]])):
-    print(f"  KDGAN {name} pass: {time_passes(fns) * 1000:8.1f} ms")
+  print(f"plain epochs (D, T, C supervised passes):       {cost['plain'] * 1000:9.1f} ms")
+  for tables, label in ((True, "frozen logits tabled (default)"),
+                        (False, "frozen players run every step")):
+    print(f"KDGAN epoch, {label + ':':34s}{cost['kdgan', tables] * 1000:9.1f} ms   "
+          f"ratio {cost['kdgan', tables] / cost['plain']:.2f}")
 
 
 if __name__ == "__main__":

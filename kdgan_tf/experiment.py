@@ -88,7 +88,7 @@ def run_experiment(model_dir, strategy=None, method=None,
                    evaluate_test="every_evaluation", train_eval_size=None, epoch_probe=None,
                    checkpoint_every_secs=60.0, keep_checkpoints=True, task=None,
                    player_views=None, augmentation=random_affine, input_normalization="none",
-                   log=print):
+                   frozen_logits=True, log=print):
   """Trains (or resumes) one run in `model_dir` and returns its metrics record.
 
   Args:
@@ -145,6 +145,10 @@ def run_experiment(model_dir, strategy=None, method=None,
       infers it from the labels (class ids: single-label; multi-hot: multi-label tagging).
     player_views: {player: view names it reads}, e.g. {"classifier": ("image",), "teacher":
       ("image", "text")}; None: C reads "image", T and D every view (kdgan_tf/data/views.py).
+    frozen_logits: where the game's augmentation has few forms (none, @mirror), compute the
+      logits of the players a phase does not update once per phase for every training image in
+      every form, instead of running them forward on every step (kdgan_tf/trainers/
+      frozen_logits.py): the same values up to round-off, a cheaper game. False: per step.
   """
   strategy = strategy or tf.distribute.get_strategy()
   # Who writes model_dir: the chief only; other workers, a temporary folder (distribute.py).
@@ -183,7 +187,7 @@ def run_experiment(model_dir, strategy=None, method=None,
                                               train_eval_size),
                   epoch_probe=epoch_probe,
                   checkpoint_every_secs=checkpoint_every_secs, task=task,
-                  player_views=player_views, role=role)
+                  player_views=player_views, role=role, frozen_logits=frozen_logits)
   record = runner.record
   record.update(method=method.name, selected_player=method.selected_player,
                 dataset=splits.name, seed=seed, data_fingerprint=fingerprint,

@@ -4,6 +4,7 @@ Ranges of the authors' Keras `ImageDataGenerator` used in every KD/GAN phase: ro
 U(-15, 15) degrees, shift U(-0.1, 0.1) of the size per axis, zoom U(0.9, 1.1) per axis. One
 independent transform per image, drawn from a stateless seed (reproducible, resumable).
 """
+import collections
 import math
 
 import gin
@@ -66,10 +67,20 @@ def _shift_flip(images, dx, dy, flip):
 def mirror(images, seed):
   """Random horizontal mirroring, each image with probability 1/2 (the paper's CIFAR-10
   augmentation, section 4.1)."""
-  flip = tf.cast(tf.random.stateless_uniform([tf.shape(images)[0]], seed=seed) < 0.5,
-                 images.dtype)
+  flip = tf.cast(mirror_flips(images, seed), images.dtype)
   zeros = tf.zeros_like(flip)
   return _shift_flip(images, zeros, zeros, flip)
+
+
+def mirror_flips(images, seed):
+  """[B] bool: which images `mirror` flips under `seed` (its one random draw)."""
+  return tf.random.stateless_uniform([tf.shape(images)[0]], seed=seed) < 0.5
+
+
+def mirrored(images):
+  """Every image flipped horizontally, exactly as `mirror` flips the ones it draws."""
+  ones = tf.ones([tf.shape(images)[0]], images.dtype)
+  return _shift_flip(images, 0.0 * ones, 0.0 * ones, ones)
 
 
 @gin.configurable
@@ -84,3 +95,26 @@ def pad_crop_flip(images, seed, padding=4):
       seed, 1)) < 0.5
   return _shift_flip(images, tf.cast(shifts[:, 0], images.dtype),
                      tf.cast(shifts[:, 1], images.dtype), tf.cast(flip, images.dtype))
+
+
+Variants = collections.namedtuple("Variants", "count ids apply")
+"""An augmentation that takes finitely many forms: `count` of them, `ids(images, seed)` -> [B]
+int32, the form each image of the batch gets under `seed` (the same draw as the augmentation),
+and `apply(images, form)` -> every image in that form (a Python int; form 0 is the image
+unchanged)."""
+
+
+def finite_variants(augment_fn):
+  """The forms of `augment_fn` when they are few (none: 1; mirroring: 2), else None.
+
+  Why: a player that a game phase does not update gives the same logits to the same image in the
+  same form, so they can be computed once per form instead of on every step
+  (kdgan_tf/trainers/frozen_logits.py); continuous augmentations (random_affine, pad_crop_flip)
+  have no such finite set."""
+  if augment_fn is no_augment:
+    return Variants(1, lambda images, seed: tf.zeros([tf.shape(images)[0]], tf.int32),
+                    lambda images, form: images)
+  if augment_fn is mirror:
+    return Variants(2, lambda images, seed: tf.cast(mirror_flips(images, seed), tf.int32),
+                    lambda images, form: mirrored(images) if form else images)
+  return None

@@ -8,11 +8,16 @@ import numpy as np
 import tensorflow as tf
 
 
-def base_dataset(split):
+def base_dataset(split, index_key=None):
   """In-memory, cached dataset of (features {view: tensor}, labels) pairs of a `Split`.
-  Multi-hot labels become float32 (the losses' dtype); class ids stay int32."""
+  Multi-hot labels become float32 (the losses' dtype); class ids stay int32. `index_key`: also
+  give each example's position in the split under that feature name (trainers/frozen_logits.py
+  looks up stored logits by it); shuffling orders the examples the same either way."""
   labels = split.labels.astype(np.float32) if split.labels.ndim == 2 else split.labels
-  return tf.data.Dataset.from_tensor_slices((dict(split.views), labels)).cache()
+  features = dict(split.views)
+  if index_key:
+    features[index_key] = np.arange(len(labels), dtype=np.int32)
+  return tf.data.Dataset.from_tensor_slices((features, labels)).cache()
 
 
 def training_batches(base, num_examples, batch_size, seed, stream):

@@ -11,13 +11,18 @@ import tensorflow as tf
 
 from kdgan_tf.data import views as views_lib
 from kdgan_tf.errors import UserError
+from kdgan_tf.trainers import frozen_logits
 
-GamePhase = collections.namedtuple("GamePhase", ["name", "passes", "step_fn"])
+GamePhase = collections.namedtuple("GamePhase", ["name", "passes", "step_fn", "updates"],
+                                   defaults=(None,))
 """One phase of a game epoch: `passes` passes over the n training images (floor(n/B) steps each)
 of `step_fn(features, labels, seed) -> {metric_name: scalar}`, run inside `strategy.run`;
 `features` is the batch's {view: tensor} dict (`StepContext.inputs` picks a player's views).
 Metrics that are losses must already be averaged over the GLOBAL batch (see `StepContext`) so
-that summing them over replicas gives the batch mean."""
+that summing them over replicas gives the batch mean. `updates`: the players the step updates
+(None: the player `name`); the others' inference-mode logits may come from a table computed
+once for the phase (trainers/frozen_logits.py), so a step must update no player it does not
+list."""
 
 PLAYERS = ("classifier", "teacher", "discriminator")
 
@@ -25,7 +30,8 @@ PLAYERS = ("classifier", "teacher", "discriminator")
 class StepContext:
   """Everything a method's step functions need, built by the loop inside `strategy.scope()`."""
 
-  def __init__(self, models, optimizers, tau, task, global_batch_size, augment_fn, views):
+  def __init__(self, models, optimizers, tau, task, global_batch_size, augment_fn, views,
+               frozen_logits=None):
     self.models = models  # {"classifier": keras.Model, ...}: only the players the method needs
     self.optimizers = optimizers  # game optimizers, same keys
     self.tau = tau  # non-trainable tf.Variable: the concrete temperature of this epoch
@@ -36,17 +42,49 @@ class StepContext:
     self.views = views  # {player: view names it reads}
     self._augment = views_lib.augmenter(augment_fn)
     self._select = {p: views_lib.selector(v) for p, v in views.items()}
+    self.frozen_logits = frozen_logits  # trainers/frozen_logits.FrozenLogits or None
+    self._frozen_now = ()  # players whose logits the phase being traced reads from the tables
 
   def augment(self, features, seed):
-    """The batch's views with the image view augmented (when augmentation is on)."""
-    return self._augment(features, seed)
+    """The batch's views with the image view augmented (when augmentation is on), and, when
+    frozen players' logits are tabled, the form each image took."""
+    out = self._augment(features, seed)
+    if self.frozen_logits is not None and frozen_logits.INDEX_KEY in features:
+      image = features.get(views_lib.INFERENCE_VIEW)
+      batch = tf.shape(features[frozen_logits.INDEX_KEY])[0]
+      augmented = image is not None and image.shape.rank == 4
+      out = dict(out, **{frozen_logits.FORM_KEY: self.frozen_logits.forms(image, seed)
+                         if augmented else tf.zeros([batch], tf.int32)})
+    return out
 
   def inputs(self, player, features):
     """What `player` reads of the batch: its one view's tensor, or a dict of its views."""
     return self._select[player](features)
 
   def call(self, player, features, training):
+    """`player`'s logits for the batch; in inference mode, for a player the phase does not
+    update, read from its table when there is one (the same values, without the forward)."""
+    if (not training and player in self._frozen_now
+        and frozen_logits.FORM_KEY in features):
+      return self.frozen_logits.lookup(player, features)
     return self.models[player](self.inputs(player, features), training=training)
+
+  def phase_step(self, phase, tabled=()):
+    """`phase.step_fn`, reading the `tabled` players (ones it does not update) from their
+    tables (the loop compiles this, and refreshes their tables before the phase runs)."""
+    updates = frozen_logits.phase_updates(phase)
+    if self.frozen_logits is None:
+      tabled = ()
+    frozen = tuple(p for p in tabled if p not in updates and p in self.frozen_logits.tables)
+
+    def step(features, labels, seed):
+      previous, self._frozen_now = self._frozen_now, frozen  # read while tracing
+      try:
+        return phase.step_fn(features, labels, seed)
+      finally:
+        self._frozen_now = previous
+
+    return step
 
   def mean_over_batch(self, per_example):
     """Averages a [B] per-replica loss over the global batch (distribution-correct)."""

@@ -65,4 +65,4 @@ class CODIS(Method):
         metrics.update({f"{prefix}_{k}": v for k, v in terms.items()})
       return metrics
 
-    return [GamePhase("codistill", self.passes, step)]
+    return [GamePhase("codistill", self.passes, step, updates=("classifier", "teacher"))]

@@ -24,12 +24,14 @@ from kdgan_tf import metrics as run_metrics
 from kdgan_tf import probes
 from kdgan_tf import tasks
 from kdgan_tf import outputs
+from kdgan_tf.data import augment
 from kdgan_tf.data import pipeline
 from kdgan_tf.data import views as views_lib
 from kdgan_tf.errors import TrainingDivergedError, UserError
 from kdgan_tf.progress import progress_bar
 from kdgan_tf.trainers.base import PLAYERS, StepContext
 from kdgan_tf.trainers.compiled import multi_step_function
+from kdgan_tf.trainers import frozen_logits as frozen_logits_lib
 from kdgan_tf.trainers.evaluation import PREFIX, EvaluationPolicy, PlayerEvaluator
 from kdgan_tf.trainers.pretrain_cache import PretrainCache
 from kdgan_tf.trainers.pretraining import pretrain_player, settings_of
@@ -62,7 +64,7 @@ class Runner:
                eval_batch_size, game_epochs, tau_schedule, augment_fn, summary=True,
                init_from=None, log=print, data_fingerprint="", pretrain_cache_dir=None,
                evaluation=None, epoch_probe=None, checkpoint_every_secs=60.0, task=None,
-               player_views=None, role=None):
+               player_views=None, role=None, frozen_logits=True):
     self.model_dir, self.method, self.splits = model_dir, method, splits
     # Who writes what across workers (kdgan_tf/distribute.py); one worker: model_dir, as ever.
     self.role = role or distribute.WorkerRole(strategy, model_dir)
@@ -92,7 +94,11 @@ class Runner:
     self.phases = [("pretrain", p) for p in method.players] + [(GAME, None)]
     self.settings = {p: settings_of(p) for p in method.players}
     self.compiled = {}  # name -> tf.function, exposed for trace counting
-    self._train_base = pipeline.base_dataset(splits.train)
+    # Frozen players' logits tabled once per phase where the game's augmentation has few forms
+    # (frozen_logits.py); the training batches then carry each example's index.
+    variants = augment.finite_variants(augment_fn) if frozen_logits else None
+    self._train_base = pipeline.base_dataset(
+        splits.train, index_key=frozen_logits_lib.INDEX_KEY if variants else None)
 
     with strategy.scope():
       self.models = {}
@@ -113,6 +119,9 @@ class Runner:
         self.game_opts[p].build(model.trainable_variables)
     self.evaluator = PlayerEvaluator(strategy, splits, self.models, self.views, self.task,
                                      self.evaluation, eval_batch_size, self.compiled)
+    self.frozen_logits = (frozen_logits_lib.FrozenLogits(
+        strategy, splits.train, self.models, self.views, splits.num_classes, variants,
+        eval_batch_size) if variants else None)
     self.state = RunState(model_dir, self.role, self.models, self.pre_opts, self.game_opts,
                           strategy, checkpoint_every_secs)
     self.tau, self.record = self.state.tau, self.state.record
@@ -179,9 +188,10 @@ class Runner:
     if int(self.state.phase_epoch) == 0:
       self.state.reset_dropout_seeds(self.seed, _PLAYER_INDEX)
     ctx = StepContext(self.models, self.game_opts, self.tau, self.task, self.batch_size,
-                      self.augment_fn, self.views)
-    phases = self.method.phases(ctx)
-    compiled = [(ph, self.compile(f"game_{ph.name}", ph.step_fn)) for ph in phases]
+                      self.augment_fn, self.views, self.frozen_logits)
+    compiled = self.game_functions(ctx)
+    # which players each phase reads from tables (frozen_logits.py) rather than per step
+    self.record["tabled_logits"] = {ph.name: sorted(t) for ph, t, _ in compiled}
     steps = self.n // self.batch_size
     first = int(self.state.phase_epoch)
     bar = progress_bar(range(first, self.game_epochs), desc=f"{self.method.name} game",
@@ -191,11 +201,7 @@ class Runner:
       t0 = time.time()
       self.tau.assign(self.tau_schedule(epoch))
       entry = {"epoch": epoch + 1, "tau": float(self.tau.numpy())}
-      for i, (phase, fn) in enumerate(compiled):
-        if phase.passes <= 0:
-          continue
-        it = self.batches(self.batch_size, 10_000_000 + i * 100000 + epoch)
-        entry.update({k: float(v) for k, v in fn(it, tf.constant(phase.passes * steps)).items()})
+      entry.update(self.train_game_epoch(compiled, epoch, steps))
       _check_finite(entry, f"game epoch {epoch + 1}")
       entry["train_seconds"] = time.time() - t0
       if self.epoch_probe is not None:
@@ -223,6 +229,32 @@ class Runner:
     best = self.state.weights_path(f"best_{self.selected}")
     if os.path.exists(best):
       self.models[self.selected].load_weights(best)
+
+  def game_functions(self, ctx, wrap=lambda f: f):
+    """[(GamePhase, players read from tables, compiled multi-step function)] of the method's
+    game in phase order (frozen_logits.table_plan says which players are tabled where)."""
+    phases = self.method.phases(ctx)
+    frozen = self.frozen_logits
+    plan = (frozen_logits_lib.table_plan(phases, frozen.tables, frozen.variants.count)
+            if frozen is not None else [set() for _ in phases])
+    return [(ph, tabled, self.compile(f"game_{ph.name}", wrap(ctx.phase_step(ph, tabled))))
+            for ph, tabled in zip(phases, plan)]
+
+  def train_game_epoch(self, compiled, epoch, steps):
+    """One game epoch's training: each phase's passes, the tables it reads refreshed first
+    where stale. Returns the phases' mean metrics."""
+    frozen, metrics = self.frozen_logits, {}
+    for i, (phase, tabled, fn) in enumerate(compiled):
+      if phase.passes <= 0:
+        continue
+      updates = frozen_logits_lib.phase_updates(phase)
+      if frozen is not None:
+        frozen.refresh(tabled)
+      it = self.batches(self.batch_size, 10_000_000 + i * 100000 + epoch)
+      metrics.update({k: float(v) for k, v in fn(it, tf.constant(phase.passes * steps)).items()})
+      if frozen is not None:
+        frozen.updated(updates)
+    return metrics
 
   def _summarize(self, epochs):
     return run_metrics.summarize_game(epochs, self.prefix, self.task.selection_metric,

@@ -1,0 +1,153 @@
+"""Frozen players' logits from tables (trainers/frozen_logits.py) equal the per-step forward."""
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import TINY_GIN
+from kdgan_tf import experiment
+from kdgan_tf.data import augment
+from kdgan_tf.train import parse_config
+from kdgan_tf.trainers import frozen_logits as frozen_lib
+from kdgan_tf.trainers.base import GamePhase
+
+
+def test_mirror_has_two_forms_drawn_exactly_as_mirror_draws_them():
+  images = tf.random.stateless_uniform([16, 6, 5, 3], seed=[1, 2])
+  seed = tf.constant([3, 4], tf.int64)
+  variants = augment.finite_variants(augment.mirror)
+  assert variants.count == 2
+  forms = variants.ids(images, seed)
+  assert 0 < int(tf.reduce_sum(forms)) < 16  # both forms occur in this batch
+  by_form = tf.where(forms[:, None, None, None] == 1, variants.apply(images, 1),
+                     variants.apply(images, 0))
+  np.testing.assert_array_equal(augment.mirror(images, seed).numpy(), by_form.numpy())
+  np.testing.assert_array_equal(variants.apply(images, 1).numpy(), images.numpy()[:, :, ::-1])
+
+
+def test_only_augmentations_with_few_forms_are_tabled():
+  assert augment.finite_variants(augment.no_augment).count == 1
+  assert augment.finite_variants(augment.random_affine) is None
+  assert augment.finite_variants(augment.pad_crop_flip) is None
+
+
+def test_a_phase_updates_the_player_it_is_named_after_unless_it_says_otherwise():
+  assert frozen_lib.phase_updates(GamePhase("teacher", 1, None)) == ("teacher",)
+  assert frozen_lib.phase_updates(GamePhase("codistill", 1, None, ("classifier", "teacher"))) \
+      == ("classifier", "teacher")
+
+
+def _phases(*spec):
+  return [GamePhase(name, passes, None, updates) for name, passes, updates in spec]
+
+
+def test_a_player_is_tabled_where_one_refresh_costs_less_than_its_per_step_forwards():
+  kdgan = lambda d, t, c: _phases(("discriminator", d, None), ("teacher", t, None),
+                                  ("classifier", c, None))
+  players = ("classifier", "teacher", "discriminator")
+  # 5, 2, 2 passes, mirrored (2 forms): C's run D+T = 7, T's run C+D (across epochs) = 7,
+  # D's run T+C = 4 passes, all above 2 forward passes per refresh.
+  assert frozen_lib.table_plan(kdgan(5, 2, 2), players, 2) == [
+      {"classifier", "teacher"}, {"classifier", "discriminator"}, {"discriminator", "teacher"}]
+  # 1, 1, 1 passes: every run has 2 passes, so mirrored (2) nothing is tabled, unaugmented all
+  assert frozen_lib.table_plan(kdgan(1, 1, 1), players, 2) == [set(), set(), set()]
+  assert frozen_lib.table_plan(kdgan(1, 1, 1), players, 1) == [
+      {"classifier", "teacher"}, {"classifier", "discriminator"}, {"discriminator", "teacher"}]
+  # D's phase off (0 passes) does not count as updating D: D is then never updated
+  assert "discriminator" in frozen_lib.table_plan(kdgan(0, 1, 1), players, 2)[1]
+  # DISTN: T is never updated, tabled even at one pass per epoch (filled once per game)
+  assert frozen_lib.table_plan(_phases(("classifier", 1, None)), ("classifier", "teacher"),
+                               2) == [{"teacher"}]
+  # CODIS updates both players in its one phase: nothing to table
+  assert frozen_lib.table_plan(_phases(("codistill", 4, ("classifier", "teacher"))),
+                               ("classifier", "teacher"), 1) == [set()]
+
+
+def _run(model_dir, npz, method_gin, *bindings):
+  gin.clear_config()
+  try:
+    parse_config([TINY_GIN, method_gin], [
+        f"load_image_classification.original_order_npz = '{npz}'",
+        "run_experiment.augment = True", "run_experiment.augmentation = @mirror",
+        "run_experiment.export = False", "run_experiment.pretrain_cache_dir = None", *bindings])
+    return experiment.run_experiment(str(model_dir), log=lambda message: None)
+  finally:
+    gin.clear_config()
+
+
+PASSES = ("KDGAN.d_passes = 3", "KDGAN.t_passes = 2", "KDGAN.c_passes = 2")  # all tabled
+
+
+@pytest.fixture(scope="module")
+def kdgan_pair(tmp_path_factory, tiny_npz):
+  """The same mirrored KDGAN run with tables and with a forward pass on every step."""
+  root = tmp_path_factory.mktemp("frozen")
+  return {tabled: _run(root / str(tabled), tiny_npz, "kdgan.gin", *PASSES,
+                       f"run_experiment.frozen_logits = {tabled}") for tabled in (True, False)}
+
+
+def test_kdgan_with_tables_computes_what_the_per_step_forward_computes(kdgan_pair):
+  tabled, direct = kdgan_pair[True], kdgan_pair[False]
+  assert tabled["tabled_logits"] == {"discriminator": ["classifier", "teacher"],
+                                     "teacher": ["classifier", "discriminator"],
+                                     "classifier": ["discriminator", "teacher"]}
+  assert direct["tabled_logits"] == {"discriminator": [], "teacher": [], "classifier": []}
+  for mine, theirs in zip(tabled["game"]["epochs"], direct["game"]["epochs"]):
+    for key in ("d_loss", "d_true_mass", "t_adversarial", "c_adversarial", "c_distill",
+                "t_distill", "c_val_accuracy"):
+      assert mine[key] == pytest.approx(theirs[key], rel=1e-3, abs=1e-4), key
+
+
+def test_tables_are_recomputed_only_when_a_phase_updated_their_player(tmp_path, tiny_npz):
+  """KDGAN: epoch 1 fills C and T (D's phase), D (T's), T again (C's); every later epoch C, D,
+  T once each. DISTN: T never changes, so its table is filled once for the whole game."""
+  counts = {}
+  original = frozen_lib.FrozenLogits.refresh
+
+  def counting(self, frozen):
+    before = self.refreshes
+    original(self, frozen)
+    counts[self] = counts.get(self, 0) + self.refreshes - before
+
+  frozen_lib.FrozenLogits.refresh = counting
+  try:
+    _run(tmp_path / "kdgan", tiny_npz, "kdgan.gin", *PASSES, "run_experiment.game_epochs = 3")
+    _run(tmp_path / "distn", tiny_npz, "distn.gin", "run_experiment.game_epochs = 3")
+  finally:
+    frozen_lib.FrozenLogits.refresh = original
+  assert sorted(counts.values()) == [1, 4 + 3 + 3]
+
+
+def test_a_step_reads_the_table_only_for_players_its_phase_does_not_update():
+  model = tf.keras.Sequential([tf.keras.Input((2, 2, 1)), tf.keras.layers.Flatten(),
+                               tf.keras.layers.Dense(3)])
+  features = {"image": tf.ones([2, 2, 2, 1]), frozen_lib.INDEX_KEY: tf.constant([1, 0])}
+
+  class Table:
+    tables = {"teacher": None, "classifier": None}
+
+    def forms(self, images, seed):
+      return tf.zeros([2], tf.int32)
+
+    def lookup(self, player, batch):
+      return tf.fill([2, 3], 7.0)
+
+  from kdgan_tf.trainers.base import StepContext  # pylint: disable=g-import-not-at-top
+  ctx = StepContext({"teacher": model, "classifier": model}, {}, None,
+                    type("Task", (), {"num_classes": 3})(), 2, augment.no_augment,
+                    {"teacher": ("image",), "classifier": ("image",)}, Table())
+  seen = {}
+
+  def step(f, labels, seed):
+    x = ctx.augment(f, seed)
+    seen["teacher"] = ctx.call("teacher", x, training=False)
+    seen["classifier"] = ctx.call("classifier", x, training=False)
+    seen["classifier_training"] = ctx.call("classifier", x, training=True)
+    return {}
+
+  ctx.phase_step(GamePhase("classifier", 1, step), tabled=("teacher", "classifier"))(
+      features, None, tf.constant([0, 0]))
+  assert float(seen["teacher"][0, 0]) == 7.0  # frozen in this phase: from the table
+  assert float(seen["classifier"][0, 0]) != 7.0  # updated by this phase: its own forward
+  assert float(seen["classifier_training"][0, 0]) != 7.0
+  assert ctx.call("teacher", ctx.augment(features, None), training=False)[0, 0] != 7.0
