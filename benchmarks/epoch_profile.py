@@ -2,10 +2,16 @@
 seconds and as a SHARE of the game epoch (so numbers from a busy machine still compare).
 
   python benchmarks/epoch_profile.py [--n 100] [--batch_size 10] [--repeats 5] [--jit_eval]
+  python benchmarks/epoch_profile.py --dataset cifar10 --n 500 --batch_size 60 --repeats 2
 
-Parts, with mnist.gin's passes (D 5, T 2, C 2) and evaluation sets (5,000 validation, 10,000
-test, the n training images): the input pipeline alone (batches pulled, nothing computed), each
-player's game phase, evaluating C and T, and a pretraining epoch of T (one pass + validation).
+Parts, with mnist.gin's and cifar10.gin's passes (D 5, T 2, C 2) and evaluation sets (5,000
+validation, 10,000 test, the n training images): the input pipeline alone (batches pulled,
+nothing computed), each player's game phase, the refreshes of the frozen players' logit tables
+it reads (trainers/frozen_logits.py; CIFAR-10's mirrored game has them, MNIST's unaugmented one
+too), evaluating C and T, and a pretraining epoch of T (one pass + validation). The runs
+evaluate less often than every epoch (cifar10.gin: C every 3rd epoch, T every 6th), so the
+evaluation shares are upper bounds. CIFAR-10's players are cifar10.gin's (tutorial CNN C and D,
+ResNet-20 T) with mirroring in the game.
 `--jit_eval` also times XLA-compiled evaluation and checks it counts the same correct answers.
 Pixel values are random: speed does not depend on them.
 """
@@ -18,10 +24,12 @@ import tensorflow as tf
 
 from kdgan_tf.data import DataSplits, Split
 from kdgan_tf.data import views
-from kdgan_tf.data.augment import no_augment
+from kdgan_tf.data.augment import mirror, no_augment
 from kdgan_tf.models import lenet, mlp_classifier
+from kdgan_tf.models.cifar import preact_resnet, tutorial_cnn
 from kdgan_tf.schedules import constant_tau
 from kdgan_tf.trainers import KDGAN
+from kdgan_tf.trainers import frozen_logits
 from kdgan_tf.trainers.base import StepContext
 from kdgan_tf.trainers.loop import Runner
 from kdgan_tf.trainers.supervised_steps import supervised_step
@@ -37,29 +45,51 @@ def _timed(fn, repeats):
   return (time.perf_counter() - start) / repeats
 
 
+def _refreshed_each_epoch(game):
+  """{phase name: players whose tables are refilled before it} in an epoch after the first
+  (a table goes stale when a phase updates its player; the loop refills it when next read)."""
+  stale, refreshed = set(), {}
+  for epoch in range(2):
+    for phase, tabled, _ in game:
+      if phase.passes <= 0:
+        continue
+      due = sorted(set(tabled) & stale) if epoch else []
+      refreshed[phase.name] = tuple(due)
+      stale -= set(tabled)
+      stale |= set(frozen_logits.phase_updates(phase))
+  return refreshed
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--n", type=int, default=100)
   parser.add_argument("--batch_size", type=int, default=10)
   parser.add_argument("--repeats", type=int, default=5)
   parser.add_argument("--jit_eval", action="store_true")
+  parser.add_argument("--dataset", default="mnist", choices=["mnist", "cifar10"])
   args = parser.parse_args()
 
   rng = np.random.RandomState(0)
-  make = lambda count: (rng.rand(count, 28, 28, 1).astype(np.float32),
+  mnist = args.dataset == "mnist"
+  shape = (28, 28, 1) if mnist else (32, 32, 3)
+  builders = ({"classifier": mlp_classifier, "teacher": lenet, "discriminator": lenet} if mnist
+              else {"classifier": tutorial_cnn, "teacher": preact_resnet,
+                    "discriminator": tutorial_cnn})
+  augment_fn = no_augment if mnist else mirror
+  make = lambda count: (rng.rand(count, *shape).astype(np.float32),
                         rng.randint(0, 10, count).astype(np.int32))
   (x, y), (xv, yv), (xt, yt) = make(args.n), make(5000), make(10000)
   splits = DataSplits(Split({"image": x}, y), Split({"image": xv}, yv),
                       Split({"image": xt}, yt), 10)
   method = KDGAN(num_negatives=20, d_passes=5, t_passes=2, c_passes=2)
-  runner = Runner("/tmp/kdgan_epoch_profile", method, splits,
-                  {"classifier": mlp_classifier, "teacher": lenet, "discriminator": lenet},
+  runner = Runner(f"/tmp/kdgan_epoch_profile_{args.dataset}", method, splits, builders,
                   tf.distribute.get_strategy(), seed=0, batch_size=args.batch_size,
                   eval_batch_size=1000, game_epochs=1, tau_schedule=constant_tau,
-                  augment_fn=no_augment, summary=False, log=lambda m: None)
+                  augment_fn=augment_fn, summary=False, log=lambda m: None)
   steps = args.n // args.batch_size
   ctx = StepContext(runner.models, runner.game_opts, runner.tau, runner.task, args.batch_size,
-                    no_augment, runner.views)
+                    augment_fn, runner.views, runner.frozen_logits)
+  frozen = runner.frozen_logits
   batches = lambda: runner.batches(args.batch_size, 0)
   parts = {}
 
@@ -73,8 +103,13 @@ def main():
 
   parts["input pipeline (all game steps)"] = _timed(
       lambda: pull(batches(), tf.constant(steps * sum(PASSES.values()))), args.repeats)
-  for phase in method.phases(ctx):
-    fn = runner.compile(f"game_{phase.name}", phase.step_fn)
+  game = runner.game_functions(ctx)
+  for phase, tabled, fn in game:
+    stale = _refreshed_each_epoch(game).get(phase.name, ())
+    if frozen is not None and stale:
+      refresh = lambda t=stale: (frozen.updated(t), frozen.refresh(t))
+      parts[f"tables refreshed before {phase.name}: {', '.join(stale)}"] = _timed(
+          refresh, args.repeats)
     parts[f"game: {phase.name} ({PASSES[phase.name]} passes)"] = _timed(
         lambda fn=fn, p=phase.name: fn(batches(), tf.constant(PASSES[p] * steps)), args.repeats)
   for player in ("classifier", "teacher"):
@@ -89,11 +124,12 @@ def main():
       lambda: pre(batches(), tf.constant(steps)), args.repeats),
               "pretrain T: validation": _timed(lambda: runner.evaluate("teacher", "val"),
                                                args.repeats)}
-  print(f"n={args.n} batch={args.batch_size} ({steps} steps per pass), {args.repeats} repeats")
-  print(f"{'part':45s} {'seconds':>8s} {'share of a game epoch':>22s}")
+  print(f"{args.dataset} n={args.n} batch={args.batch_size} ({steps} steps per pass), "
+        f"{args.repeats} repeats")
+  print(f"{'part':62s} {'seconds':>8s} {'share of a game epoch':>22s}")
   for name, seconds in list(parts.items()) + list(pretrain.items()):
-    print(f"{name:45s} {seconds:8.3f} {seconds / game_epoch:22.2f}")
-  print(f"{'game epoch, sum of the parts':45s} {game_epoch:8.3f} {1.0:22.2f}")
+    print(f"{name:62s} {seconds:8.3f} {seconds / game_epoch:22.2f}")
+  print(f"{'game epoch, sum of the parts':62s} {game_epoch:8.3f} {1.0:22.2f}")
 
   if args.jit_eval:
     model = runner.models["teacher"]
