@@ -25,13 +25,13 @@ from kdgan_tf import estimators
 from kdgan_tf.data import DataSplits, Split
 from kdgan_tf.data import views
 from kdgan_tf.data.augment import mirror, no_augment
-from kdgan_tf.models import lenet, mlp_classifier
-from kdgan_tf.models.cifar import preact_resnet, tutorial_cnn
 from kdgan_tf.schedules import constant_tau
 from kdgan_tf.trainers import KDGAN
 from kdgan_tf.trainers.base import StepContext
 from kdgan_tf.trainers.loop import Runner
 from kdgan_tf.trainers.supervised_steps import supervised_step
+
+from bench_players import DATASETS, players  # benchmarks/bench_players.py
 
 
 def main():
@@ -42,7 +42,7 @@ def main():
   parser.add_argument("--estimator", default="concrete_pathwise",
                       choices=["concrete_pathwise", "concrete_score", "reinforce"])
   parser.add_argument("--num_samples", type=int, default=20)
-  parser.add_argument("--dataset", default="mnist", choices=["mnist", "cifar10"])
+  parser.add_argument("--dataset", default="mnist", choices=DATASETS)
   parser.add_argument("--passes", default="1,1,1", help="D, T and C passes per epoch.")
   parser.add_argument("--augment", default="none", choices=["none", "mirror"],
                       help="the game's augmentation (mirror: the paper's CIFAR-10).")
@@ -51,11 +51,7 @@ def main():
   args = parser.parse_args()
 
   rng = np.random.RandomState(0)
-  shape = (28, 28, 1) if args.dataset == "mnist" else (32, 32, 3)
-  builders = ({"classifier": mlp_classifier, "teacher": lenet, "discriminator": lenet}
-              if args.dataset == "mnist" else
-              {"classifier": tutorial_cnn, "teacher": preact_resnet,
-               "discriminator": tutorial_cnn})
+  shape, builders = players(args.dataset)
   x = rng.rand(args.n, *shape).astype(np.float32)
   y = rng.randint(0, 10, args.n).astype(np.int32)
   splits = DataSplits(Split({"image": x}, y), Split({"image": x[:0]}, y[:0]),

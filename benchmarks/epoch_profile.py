@@ -2,6 +2,7 @@
 seconds and as a SHARE of the game epoch (so numbers from a busy machine still compare).
 
   python benchmarks/epoch_profile.py [--n 100] [--batch_size 10] [--repeats 5] [--jit_eval]
+      [--eval_batch_size B]
   python benchmarks/epoch_profile.py --dataset cifar10 --n 500 --batch_size 60 --repeats 2
 
 Parts, with mnist.gin's and cifar10.gin's passes (D 5, T 2, C 2) and evaluation sets (5,000
@@ -25,14 +26,14 @@ import tensorflow as tf
 from kdgan_tf.data import DataSplits, Split
 from kdgan_tf.data import views
 from kdgan_tf.data.augment import mirror, no_augment
-from kdgan_tf.models import lenet, mlp_classifier
-from kdgan_tf.models.cifar import preact_resnet, tutorial_cnn
 from kdgan_tf.schedules import constant_tau
 from kdgan_tf.trainers import KDGAN
 from kdgan_tf.trainers import frozen_logits
 from kdgan_tf.trainers.base import StepContext
 from kdgan_tf.trainers.loop import Runner
 from kdgan_tf.trainers.supervised_steps import supervised_step
+
+from bench_players import DATASETS, players  # benchmarks/bench_players.py
 
 PASSES = {"discriminator": 5, "teacher": 2, "classifier": 2}
 
@@ -66,15 +67,15 @@ def main():
   parser.add_argument("--batch_size", type=int, default=10)
   parser.add_argument("--repeats", type=int, default=5)
   parser.add_argument("--jit_eval", action="store_true")
-  parser.add_argument("--dataset", default="mnist", choices=["mnist", "cifar10"])
+  parser.add_argument("--eval_batch_size", type=int, default=None, help="default: the "
+                      "dataset's gin file's (mnist.gin 1000, cifar10.gin 500).")
+  parser.add_argument("--dataset", default="mnist", choices=DATASETS)
   args = parser.parse_args()
 
   rng = np.random.RandomState(0)
   mnist = args.dataset == "mnist"
-  shape = (28, 28, 1) if mnist else (32, 32, 3)
-  builders = ({"classifier": mlp_classifier, "teacher": lenet, "discriminator": lenet} if mnist
-              else {"classifier": tutorial_cnn, "teacher": preact_resnet,
-                    "discriminator": tutorial_cnn})
+  shape, builders = players(args.dataset)
+  eval_batch_size = args.eval_batch_size or (1000 if mnist else 500)
   augment_fn = no_augment if mnist else mirror
   make = lambda count: (rng.rand(count, *shape).astype(np.float32),
                         rng.randint(0, 10, count).astype(np.int32))
@@ -84,7 +85,7 @@ def main():
   method = KDGAN(num_negatives=20, d_passes=5, t_passes=2, c_passes=2)
   runner = Runner(f"/tmp/kdgan_epoch_profile_{args.dataset}", method, splits, builders,
                   tf.distribute.get_strategy(), seed=0, batch_size=args.batch_size,
-                  eval_batch_size=1000, game_epochs=1, tau_schedule=constant_tau,
+                  eval_batch_size=eval_batch_size, game_epochs=1, tau_schedule=constant_tau,
                   augment_fn=augment_fn, summary=False, log=lambda m: None)
   steps = args.n // args.batch_size
   ctx = StepContext(runner.models, runner.game_opts, runner.tau, runner.task, args.batch_size,

@@ -161,3 +161,24 @@ def test_a_step_reads_the_table_only_for_players_its_phase_does_not_update():
   assert float(seen["classifier"][0, 0]) != 7.0  # updated by this phase: its own forward
   assert float(seen["classifier_training"][0, 0]) != 7.0
   assert ctx.call("teacher", ctx.augment(features, None), training=False)[0, 0] != 7.0
+
+
+def test_the_split_is_copied_only_for_the_players_a_refresh_fills():
+  """A run whose plan tables nothing never turns its training split into a tensor (CIFAR-10's
+  45,000 images are 550 MB); a refresh copies only the views of the players it fills."""
+  teacher = tf.keras.Sequential([tf.keras.Input((2, 2, 1)), tf.keras.layers.Flatten(),
+                                 tf.keras.layers.Dense(3)])
+  classifier = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(3)])
+  split = type("Split", (), {"views": {"image": np.ones([5, 2, 2, 1], np.float32),
+                                       "text": np.ones([5, 4], np.float32)},
+                             "__len__": lambda self: 5})()
+  frozen = frozen_lib.FrozenLogits(
+      tf.distribute.get_strategy(), split, {"teacher": teacher, "classifier": classifier},
+      {"teacher": ("image",), "classifier": ("text",)}, 3,
+      augment.finite_variants(augment.no_augment), eval_batch_size=2)
+  assert not frozen._inputs  # pylint: disable=protected-access
+  frozen.refresh(["classifier"])
+  assert set(frozen._inputs) == {"text"}  # pylint: disable=protected-access
+  np.testing.assert_allclose(frozen.tables["classifier"].numpy()[:, 0],
+                             classifier(split.views["text"]).numpy(), rtol=1e-6)
+  assert frozen.stale == {"teacher"}

@@ -82,13 +82,11 @@ class FrozenLogits:
                eval_batch_size):
     self.strategy, self.variants, self.n = strategy, variants, len(train_split)
     self._fills, self.tables, self._inputs = {}, {}, {}
+    self._split, self._views = train_split, views
     if self.n * variants.count * num_classes > MAX_TABLE_ENTRIES:
       models = {}  # too large to keep: the players run forward on every step, as before
     augment = views_lib.augmenter(lambda images, form: variants.apply(images, form))
     for player, model in models.items():
-      for view in views[player]:
-        if view not in self._inputs:
-          self._inputs[view] = tf.convert_to_tensor(train_split.views[view])
       self._fills[player] = _fill_function(model, views[player], augment, variants.count,
                                            int(eval_batch_size))
       with strategy.scope():
@@ -101,7 +99,13 @@ class FrozenLogits:
   def refresh(self, frozen):
     """Recomputes the tables of the `frozen` players that are stale."""
     for player in sorted(set(frozen) & self.stale):
-      self.tables[player].assign(self._fills[player](self._inputs))
+      # The split becomes a tensor at the first refresh that needs it (CIFAR-10's 45,000
+      # training images are 550 MB of float32): a run whose plan tables nothing never copies it.
+      for view in self._views[player]:
+        if view not in self._inputs:
+          self._inputs[view] = tf.convert_to_tensor(self._split.views[view])
+      self.tables[player].assign(self._fills[player]({v: self._inputs[v]
+                                                      for v in self._views[player]}))
       self.stale.discard(player)
       self.refreshes += 1
 
