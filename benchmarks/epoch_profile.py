@@ -13,6 +13,8 @@ too), evaluating C and T, and a pretraining epoch of T (one pass + validation). 
 evaluate less often than every epoch (cifar10.gin: C every 3rd epoch, T every 6th), so the
 evaluation shares are upper bounds. CIFAR-10's players are cifar10.gin's (tutorial CNN C and D,
 ResNet-20 T) with mirroring in the game.
+The last lines (not part of the game epoch's sum) are T's pretraining epoch and the evaluation
+sets' batches pulled with no model run (what evaluation costs beyond the forward passes' input).
 `--jit_eval` also times XLA-compiled evaluation and checks it counts the same correct answers.
 Pixel values are random: speed does not depend on them.
 """
@@ -125,6 +127,16 @@ def main():
       lambda: pre(batches(), tf.constant(steps)), args.repeats),
               "pretrain T: validation": _timed(lambda: runner.evaluate("teacher", "val"),
                                                args.repeats)}
+  @tf.function
+  def pull_all(dataset):
+    total = tf.constant(0.0)
+    for features, _ in dataset:
+      total += tf.reduce_sum(features["image"][:, 0, 0, 0])
+    return total
+
+  eval_sets = runner.evaluator._eval_sets  # pylint: disable=protected-access
+  pretrain["evaluation input alone (train + val + test, no model)"] = _timed(
+      lambda: [pull_all(eval_sets[s][0]) for s in ("train", "val", "test")], args.repeats)
   print(f"{args.dataset} n={args.n} batch={args.batch_size} ({steps} steps per pass), "
         f"{args.repeats} repeats")
   print(f"{'part':62s} {'seconds':>8s} {'share of a game epoch':>22s}")
