@@ -182,3 +182,53 @@ def test_the_split_is_copied_only_for_the_players_a_refresh_fills():
   np.testing.assert_allclose(frozen.tables["classifier"].numpy()[:, 0],
                              classifier(split.views["text"]).numpy(), rtol=1e-6)
   assert frozen.stale == {"teacher"}
+
+
+def test_each_tracing_thread_reads_the_tables_of_its_own_phase():
+  """MirroredStrategy traces each replica's step in its own thread: replica A's phase (tables
+  for T) must still read T's table after replica B entered another phase (no tables) and
+  before B left it."""
+  import threading  # pylint: disable=g-import-not-at-top
+  from kdgan_tf.trainers.base import StepContext  # pylint: disable=g-import-not-at-top
+  model = tf.keras.Sequential([tf.keras.Input((2, 2, 1)), tf.keras.layers.Flatten(),
+                               tf.keras.layers.Dense(3)])
+
+  class Table:
+    tables = {"teacher": None}
+
+    def lookup(self, player, batch):
+      return tf.fill([2, 3], 7.0)
+
+  ctx = StepContext({"teacher": model, "classifier": model}, {}, None,
+                    type("Task", (), {"num_classes": 3})(), 2, augment.no_augment,
+                    {"teacher": ("image",), "classifier": ("image",)}, Table())
+  features = {"image": tf.ones([2, 2, 2, 1]), frozen_lib.INDEX_KEY: tf.constant([1, 0]),
+              frozen_lib.FORM_KEY: tf.zeros([2], tf.int32)}
+  a_entered, b_entered, b_may_leave = threading.Event(), threading.Event(), threading.Event()
+  seen = {}
+
+  def step_a(f, labels, seed):
+    a_entered.set()
+    b_entered.wait(10)
+    seen["a"] = float(ctx.call("teacher", f, training=False)[0, 0])
+    b_may_leave.set()
+    return {}
+
+  def step_b(f, labels, seed):
+    a_entered.wait(10)
+    b_entered.set()
+    b_may_leave.wait(10)
+    seen["b"] = float(ctx.call("teacher", f, training=False)[0, 0])
+    return {}
+
+  threads = [
+      threading.Thread(target=ctx.phase_step(GamePhase("classifier", 1, step_a),
+                                             tabled=("teacher",)), args=(features, None, None)),
+      threading.Thread(target=ctx.phase_step(GamePhase("teacher", 1, step_b),
+                                             tabled=("teacher",)), args=(features, None, None))]
+  for thread in threads:
+    thread.start()
+  for thread in threads:
+    thread.join(20)
+  assert seen["a"] == 7.0  # A's phase does not update T: from the table
+  assert seen["b"] != 7.0  # B's phase updates T: its own forward

@@ -6,6 +6,7 @@ epoch under a `tf.distribute` strategy, evaluates, checkpoints and exports. Addi
 touches the loop.
 """
 import collections
+import threading
 
 import tensorflow as tf
 
@@ -43,7 +44,10 @@ class StepContext:
     self._augment = views_lib.augmenter(augment_fn)
     self._select = {p: views_lib.selector(v) for p, v in views.items()}
     self.frozen_logits = frozen_logits  # trainers/frozen_logits.FrozenLogits or None
-    self._frozen_now = ()  # players whose logits the phase being traced reads from the tables
+    # Players whose logits the phase being traced reads from the tables, per tracing thread:
+    # MirroredStrategy traces each replica's step in its own thread, and the threads take turns
+    # at merge calls, so one shared attribute could hand one replica another phase's set.
+    self._tracing = threading.local()
 
   def augment(self, features, seed):
     """The batch's views with the image view augmented (when augmentation is on), and, when
@@ -64,7 +68,7 @@ class StepContext:
   def call(self, player, features, training):
     """`player`'s logits for the batch; in inference mode, for a player the phase does not
     update, read from its table when there is one (the same values, without the forward)."""
-    if (not training and player in self._frozen_now
+    if (not training and player in getattr(self._tracing, "frozen", ())
         and frozen_logits.FORM_KEY in features):
       return self.frozen_logits.lookup(player, features)
     return self.models[player](self.inputs(player, features), training=training)
@@ -78,11 +82,12 @@ class StepContext:
     frozen = tuple(p for p in tabled if p not in updates and p in self.frozen_logits.tables)
 
     def step(features, labels, seed):
-      previous, self._frozen_now = self._frozen_now, frozen  # read while tracing
+      previous = getattr(self._tracing, "frozen", ())
+      self._tracing.frozen = frozen  # read by `call` while this thread traces the step
       try:
         return phase.step_fn(features, labels, seed)
       finally:
-        self._frozen_now = previous
+        self._tracing.frozen = previous
 
     return step
 
