@@ -710,3 +710,20 @@ def test_root_report_gains_the_other_half_of_table1_from_its_committed_records(t
   assert grid_report.update_root_report_halves(str(root), results)
   assert root.read_text() == text  # idempotent
   assert not grid_report.update_root_report_halves(str(tmp_path / "none.md"), results)
+
+
+def test_seed_cost_sums_a_seeds_methods_and_marks_partial_seeds():
+  rows = []
+  for seed in (0, 1):
+    for i, method in enumerate(definition.METHOD_FILES):
+      if seed == 1 and i >= 2:
+        break  # seed 1: two methods finished
+      row = grid_rows.run_row("honest", _record(method, 500, seed, 0.5, 0.6), None)
+      rows.append(dict(row, game_seconds=100.0, pretrain_seconds=50.0 if i == 0 else 0.0))
+  text = "\n".join(grid_report._seed_cost_lines(rows))  # pylint: disable=protected-access
+  # seed 0: 9 games of 100 s + one pretraining of 50 s; seed 1: 2 games + 50 s
+  assert "| honest | 500 | 1 | 950 (950 – 950) | seed 1: 2, 250 |" in text
+  # the driver's wall-clock seconds, where it timed the whole run, replace pretraining + game
+  rows[0]["wall_seconds"] = 400.0
+  text = "\n".join(grid_report._seed_cost_lines(rows))  # pylint: disable=protected-access
+  assert "| honest | 500 | 1 | 1,200 (1,200 – 1,200) | seed 1: 2, 250 |" in text

@@ -144,6 +144,36 @@ def _cost_lines(rows):
   return lines
 
 
+def _seed_cost_lines(rows):
+  """What one seed of the whole grid cell costs: per (protocol, n), the seconds of each seed
+  summed over its finished methods (a run's wall-clock seconds as the grid driver timed them,
+  else its pretraining + game seconds). A seed pays each player's pretraining once (the run
+  that pretrained it; later methods read the cache), so a seed with every method of
+  METHOD_FILES is what a further seed costs on this machine; the others are partial."""
+  seeds = {}
+  for row in rows:
+    seed = seeds.setdefault((row["protocol"], row["n"]), {}).setdefault(row["seed"], [0.0, 0])
+    seed[0] += row.get("wall_seconds") or (
+        (row["pretrain_seconds"] or 0.0) + (row["game_seconds"] or 0.0))
+    seed[1] += 1
+  lines = ["", "## What one seed costs (seconds, every method of a seed, pretraining included)",
+           "", f"Complete: seeds in which all {len(METHOD_FILES)} methods finished. Each run "
+           "counts its wall-clock seconds as the grid driver timed it (`driver.json`: data, "
+           "pretraining, game, evaluation, export), or, where the driver did not watch the whole "
+           "run, its pretraining + game seconds; pauses and other load on the machine are "
+           "inside them (see the cost table above).", "",
+           "| protocol | n | complete seeds | seconds per complete seed, mean (min – max) "
+           "| partial seeds: methods finished, seconds so far |", "|---|---|---|---|---|"]
+  for (protocol, n), by_seed in sorted(seeds.items()):
+    complete = [total for total, count in by_seed.values() if count >= len(METHOD_FILES)]
+    partial = [f"seed {seed}: {count}, {total:,.0f}" for seed, (total, count)
+               in sorted(by_seed.items()) if count < len(METHOD_FILES)]
+    cost = (f"{statistics.fmean(complete):,.0f} ({min(complete):,.0f} – {max(complete):,.0f})"
+            if complete else "–")
+    lines.append(f"| {protocol} | {n} | {len(complete)} | {cost} | {'; '.join(partial) or '–'} |")
+  return lines
+
+
 INHERITED_HYPERPARAMETERS = (
     "KDGAN's β = 2, DISTN's ρ = 0.7 and τ = 3 and NOISY's r = σ = 0.1 come from the authors' "
     "scripts, which chose them on the test set; every method keeps them under both protocols "
@@ -220,6 +250,7 @@ def report_markdown(rows, paper, command, quick, grid_bindings=(), dataset_name=
   lines += _game_effect_lines(rows)
   lines += game_diagnostics.diagnostic_lines(rows)
   lines += _cost_lines(rows)
+  lines += _seed_cost_lines(rows)
   if not quick:
     from kdgan_tf.export import compression_table  # pylint: disable=g-import-not-at-top
     lines += compression_table.report_lines(APPENDIX_D_DIR, dataset_name)

@@ -70,6 +70,7 @@ def run_row(protocol, record, driver=None):
       "teacher_pretrained_test": _get(record, "game", "pretrained", "t_test_accuracy"),
       "teacher_final_test": teacher_final_test(record),
       "pretrain_seconds": round(pretrain_s, 1), "game_seconds": round(game_s, 1),
+      "wall_seconds": driver.get("wall_seconds"),  # the whole run, as the grid driver timed it
       "train_size": record.get("train_size", record.get("n")),
       "augment": record.get("augment"), "tensorflow": record.get("tensorflow"),
       "other_runs_in_progress": driver.get("other_runs_in_progress"),
