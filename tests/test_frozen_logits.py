@@ -1,4 +1,6 @@
 """Frozen players' logits from tables (trainers/frozen_logits.py) equal the per-step forward."""
+import threading
+
 import gin
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from kdgan_tf.data import augment
 from kdgan_tf.train import parse_config
 from kdgan_tf.trainers import frozen_logits as frozen_lib
 from kdgan_tf.trainers.base import GamePhase
+from kdgan_tf.trainers.base import StepContext
 
 
 def test_mirror_has_two_forms_drawn_exactly_as_mirror_draws_them():
@@ -128,24 +131,29 @@ def test_tables_are_recomputed_only_when_a_phase_updated_their_player(kdgan_pair
   assert distn == 1
 
 
+class _SevensTable:
+  """A stand-in FrozenLogits whose stored logits are all 7 (a forward pass never gives that)."""
+  tables = {"teacher": None, "classifier": None}
+
+  def forms(self, images, seed):
+    return tf.zeros([2], tf.int32)
+
+  def lookup(self, player, batch):
+    return tf.fill([2, 3], 7.0)
+
+
+def _context_with_sevens(model):
+  """A StepContext whose C and T are `model`, reading tables from _SevensTable."""
+  return StepContext({"teacher": model, "classifier": model}, {}, None,
+                     type("Task", (), {"num_classes": 3})(), 2, augment.no_augment,
+                     {"teacher": ("image",), "classifier": ("image",)}, _SevensTable())
+
+
 def test_a_step_reads_the_table_only_for_players_its_phase_does_not_update():
   model = tf.keras.Sequential([tf.keras.Input((2, 2, 1)), tf.keras.layers.Flatten(),
                                tf.keras.layers.Dense(3)])
   features = {"image": tf.ones([2, 2, 2, 1]), frozen_lib.INDEX_KEY: tf.constant([1, 0])}
-
-  class Table:
-    tables = {"teacher": None, "classifier": None}
-
-    def forms(self, images, seed):
-      return tf.zeros([2], tf.int32)
-
-    def lookup(self, player, batch):
-      return tf.fill([2, 3], 7.0)
-
-  from kdgan_tf.trainers.base import StepContext  # pylint: disable=g-import-not-at-top
-  ctx = StepContext({"teacher": model, "classifier": model}, {}, None,
-                    type("Task", (), {"num_classes": 3})(), 2, augment.no_augment,
-                    {"teacher": ("image",), "classifier": ("image",)}, Table())
+  ctx = _context_with_sevens(model)
   seen = {}
 
   def step(f, labels, seed):
@@ -188,20 +196,9 @@ def test_each_tracing_thread_reads_the_tables_of_its_own_phase():
   """MirroredStrategy traces each replica's step in its own thread: replica A's phase (tables
   for T) must still read T's table after replica B entered another phase (no tables) and
   before B left it."""
-  import threading  # pylint: disable=g-import-not-at-top
-  from kdgan_tf.trainers.base import StepContext  # pylint: disable=g-import-not-at-top
   model = tf.keras.Sequential([tf.keras.Input((2, 2, 1)), tf.keras.layers.Flatten(),
                                tf.keras.layers.Dense(3)])
-
-  class Table:
-    tables = {"teacher": None}
-
-    def lookup(self, player, batch):
-      return tf.fill([2, 3], 7.0)
-
-  ctx = StepContext({"teacher": model, "classifier": model}, {}, None,
-                    type("Task", (), {"num_classes": 3})(), 2, augment.no_augment,
-                    {"teacher": ("image",), "classifier": ("image",)}, Table())
+  ctx = _context_with_sevens(model)
   features = {"image": tf.ones([2, 2, 2, 1]), frozen_lib.INDEX_KEY: tf.constant([1, 0]),
               frozen_lib.FORM_KEY: tf.zeros([2], tf.int32)}
   a_entered, b_entered, b_may_leave = threading.Event(), threading.Event(), threading.Event()
