@@ -19,7 +19,8 @@ import gin
 
 from kdgan_tf.errors import UserError
 
-# kind: "int" | "float" | "bool" | "ints" (a tuple/list of ints, each within the range).
+# kind: "int" | "float" | "bool" | "ints" | "floats" (a tuple/list of ints or of numbers, each
+# within the range).
 # low / high: bounds (None: unbounded); open_low / open_high: exclude the bound itself.
 Rule = collections.namedtuple("Rule", "kind low high open_low open_high")
 
@@ -60,6 +61,7 @@ RULES = {
     "player_settings.pretrain_augment": FLAG,
     "player_settings.game_learning_rate": POSITIVE,
     "player_settings.pretrain_eval_every": POSITIVE_INT,
+    "player_settings.pretrain_plateau_learning_rates": _rule("floats", 0, open_low=True),
     # data
     "load_image_classification.n": POSITIVE_INT,
     "load_image_classification.subset_seed": COUNT,
@@ -186,10 +188,10 @@ NONE_ALLOWED = {"player_settings.pretrain_batch_size", "player_settings.pretrain
 def describe(rule):
   """The rule in words, e.g. 'an integer >= 1' or 'a number in [0, 1]'."""
   noun = {"int": "an integer", "float": "a number", "bool": "True or False",
-          "ints": "a tuple of integers"}[rule.kind]
+          "ints": "a tuple of integers", "floats": "a tuple of numbers"}[rule.kind]
   if rule.kind == "bool" or (rule.low is None and rule.high is None):
     return noun
-  if rule.kind == "ints":
+  if rule.kind in ("ints", "floats"):
     noun += " each"
   if rule.low is not None and rule.high is not None:
     return (f"{noun} in {'(' if rule.open_low else '['}{rule.low:g}, "
@@ -224,6 +226,9 @@ def value_ok(rule, value):
   if rule.kind == "ints":
     return (isinstance(value, (tuple, list))
             and all(_is_int(v) and _in_range(rule, v) for v in value))
+  if rule.kind == "floats":
+    return (isinstance(value, (tuple, list))
+            and all((_is_int(v) or isinstance(v, float)) and _in_range(rule, v) for v in value))
   raise ValueError(f"unknown rule kind {rule.kind!r}")
 
 

@@ -16,6 +16,7 @@ from kdgan_tf import outputs
 from kdgan_tf.data import views as views_lib
 from kdgan_tf.data.augment import no_augment
 from kdgan_tf.errors import CheckpointError
+from kdgan_tf.errors import UserError
 from kdgan_tf.progress import progress_bar
 from kdgan_tf.trainers.pretrain_cache import cache_key
 from kdgan_tf.trainers.supervised_steps import supervised_step
@@ -24,7 +25,8 @@ from kdgan_tf.trainers.supervised_steps import supervised_step
 @gin.configurable
 def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_batch_size=None,
                     pretrain_patience=None, pretrain_augment=False, game_learning_rate=5e-4,
-                    pretrain_eval_every=1, pretrain_augmentation=None):
+                    pretrain_eval_every=1, pretrain_augmentation=None,
+                    pretrain_plateau_learning_rates=()):
   """Per-player settings; bind them with a gin scope, e.g. `teacher/player_settings.*`.
 
   Args:
@@ -42,14 +44,25 @@ def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_b
     pretrain_augmentation: this player's own pretraining augmentation, e.g. `@pad_crop_flip`
       for a teacher that overfits under the run's (None: the run's `augmentation`, if
       `pretrain_augment`). Setting it implies augmented pretraining; the game keeps the run's.
+    pretrain_plateau_learning_rates: learning rates to go on at, in order, each time
+      validation has not improved for `pretrain_patience` epochs, from the best weights so
+      far (() : stop at the first plateau). Why: a player that some methods freeze (the
+      teacher of MIMIC, DISTN, NOISY) must not be left short of what more epochs at a lower
+      rate give it, while methods that train it in the game get them. `pretrain_epochs`
+      counts the epochs of every stage together.
   """
+  plateau_rates = tuple(float(r) for r in pretrain_plateau_learning_rates or ())
+  if plateau_rates and not pretrain_patience:
+    raise UserError("player_settings.pretrain_plateau_learning_rates needs "
+                    "pretrain_patience (the plateau that moves to the next rate); set both.")
   return dict(pretrain_epochs=int(pretrain_epochs),
               pretrain_learning_rate=float(pretrain_learning_rate),
               pretrain_batch_size=pretrain_batch_size, pretrain_patience=pretrain_patience,
               pretrain_augment=bool(pretrain_augment),
               game_learning_rate=float(game_learning_rate),
               pretrain_eval_every=max(1, int(pretrain_eval_every)),
-              pretrain_augmentation=pretrain_augmentation)
+              pretrain_augmentation=pretrain_augmentation,
+              pretrain_plateau_learning_rates=plateau_rates)
 
 
 def settings_of(player):
@@ -68,8 +81,14 @@ def pretrain_augmentation(settings, run_augmentation):
 def pretrain_cache_key(runner, player, batch_size):
   """(fields, key) of `player`'s pretraining in `runner`: everything its weights depend on."""
   settings = {k: v for k, v in runner.settings[player].items() if k != "game_learning_rate"}
-  if settings["pretrain_eval_every"] == 1:  # keys of runs from before it existed stay valid
+  # Keys of runs from before these settings existed stay valid.
+  if settings["pretrain_eval_every"] == 1:
     del settings["pretrain_eval_every"]
+  if not settings["pretrain_plateau_learning_rates"]:
+    del settings["pretrain_plateau_learning_rates"]
+  else:
+    settings["pretrain_plateau_learning_rates"] = list(
+        settings["pretrain_plateau_learning_rates"])
   settings["pretrain_batch_size"] = batch_size
   own = settings.pop("pretrain_augmentation")  # absent from keys of runs from before it
   if own is not None:
@@ -102,6 +121,14 @@ def _load_pretrained(runner, player, source, info, weights, **provenance):
              f"{info[f'val_{metric}']}, test {info[f'test_{metric}']})")
 
 
+def _stage_of(curve, rates):
+  """The stage a (resumed) pretraining is in: that of its last epoch in the record, which
+  `RunState.restore` has trimmed to the checkpoint."""
+  if len(rates) == 1 or not curve:
+    return 0
+  return int(curve[-1]["stage"])
+
+
 def pretrain_player(runner, player, stream_base):
   """Runs (or resumes, or loads from `init_from` or the cache) `player`'s pretraining in
   `runner` (a `loop.Runner`); its batch streams are stream_base + epoch."""
@@ -132,13 +159,25 @@ def pretrain_player(runner, player, stream_base):
   fn = runner.compile(f"pretrain_{player}", supervised_step(
       model, opt, batch_size, views_lib.augmenter(augment), runner.task,
       views_lib.selector(runner.views[player])))
+  rates = (settings["pretrain_learning_rate"],) + settings["pretrain_plateau_learning_rates"]
+  stage = _stage_of(info["curve"], rates)
+  opt.learning_rate = rates[stage]
   first = int(state.phase_epoch)
   bar = progress_bar(range(first, epochs), desc=f"pretrain {player}", unit="epoch",
                      initial=first, total=epochs)
   val_key = f"val_{runner.task.selection_metric}"
   for epoch in bar:
     if patience and int(state.bad_epochs) >= patience:
-      break  # checked first, so a run killed right after the last epoch stops here too
+      # Checked first, so a run killed right after the last epoch stops here too.
+      if stage + 1 == len(rates):
+        break
+      stage += 1
+      state.bad_epochs.assign(0)
+      if os.path.exists(weights):
+        model.load_weights(weights)
+      opt.learning_rate = rates[stage]
+      runner.log(f"{player}: validation flat for {patience} epochs; on from the best weights "
+                 f"(epoch {info.get('best_epoch')}) at learning rate {rates[stage]:g}")
     t0 = time.time()
     out = {k: float(v) for k, v in fn(runner.batches(batch_size, stream_base + epoch),
                                       tf.constant(steps)).items()}
@@ -155,8 +194,10 @@ def pretrain_player(runner, player, stream_base):
         info["best_epoch"] = epoch + 1
       else:
         state.bad_epochs.assign_add(every)
-    info["curve"].append({"epoch": epoch + 1, "loss": out["loss"], val_key: val,
-                          "seconds": time.time() - t0})
+    point = {"epoch": epoch + 1, "loss": out["loss"], val_key: val, "seconds": time.time() - t0}
+    if len(rates) > 1:
+      point.update(stage=stage, learning_rate=rates[stage])
+    info["curve"].append(point)
     with runner.writer.as_default(step=epoch + 1):
       tf.summary.scalar(f"pretrain_{player}/loss", out["loss"])
       if val is not None:
