@@ -58,6 +58,8 @@ from kdgan_tf.grid.report import write_report
 from kdgan_tf.grid.rows import collect
 from kdgan_tf.grid.scheduling import check_same_bindings
 from kdgan_tf.grid.scheduling import execute
+from kdgan_tf.grid.scheduling import outdated_message
+from kdgan_tf.grid.scheduling import outdated_runs
 from kdgan_tf.grid.scheduling import record_failures
 
 FLAGS = flags.FLAGS
@@ -89,6 +91,14 @@ def define_flags():
   flags.DEFINE_string("shard", "0/1", "i/k: train only the runs whose seed is i modulo k, so k "
                       "workers (same flags, shards 0/k .. k-1/k) share one grid.")
   flags.DEFINE_integer("max_runs", 0, "Stop after this many runs were trained (0: no limit).")
+
+
+def _refuse_outdated(runs, quick, npz, runs_dir):
+  """Prints why and returns True when finished runs of the grid have an older configuration."""
+  outdated = outdated_runs(runs, quick, npz, FLAGS.gin_bindings)
+  if outdated:
+    print(f"kdgan_tf.reproduce: error: {outdated_message(outdated, runs_dir)}", file=sys.stderr)
+  return bool(outdated)
 
 
 def main(argv):
@@ -147,8 +157,10 @@ def main(argv):
     seeds = 1 if quick else FLAGS.figure_seeds
     sweep = sensitivity_grid(SENSITIVITY_QUICK if quick else SENSITIVITY, seeds, runs_dir,
                              defaults=kdgan_defaults(FLAGS.gin_bindings))
-    failures = execute(in_shard(probe_grid(seeds, runs_dir) + sweep, shard), quick, npz,
-                       FLAGS.gin_bindings, FLAGS.max_runs)
+    runs = in_shard(probe_grid(seeds, runs_dir) + sweep, shard)
+    if _refuse_outdated(runs, quick, npz, runs_dir):
+      return 2
+    failures = execute(runs, quick, npz, FLAGS.gin_bindings, FLAGS.max_runs)
     record_failures(runs_dir, failures)
   if argv[1].startswith("table1-"):
     methods = FLAGS.methods or list(METHOD_FILES)
@@ -170,6 +182,8 @@ def main(argv):
     ns = [default_ns[0]] if quick and not FLAGS.ns else default_ns
     runs = in_shard(grid(FLAGS.protocols, ns, methods, seeds, runs_dir, dataset, dataset_name),
                     shard)
+    if _refuse_outdated(runs, quick, npz, runs_dir):
+      return 2
     failures = execute(runs, quick, npz, FLAGS.gin_bindings, FLAGS.max_runs)
     record_failures(runs_dir, failures)
   figures_dir = (results_dir if quick or FLAGS.report_dir

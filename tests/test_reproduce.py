@@ -222,6 +222,28 @@ def test_a_grid_refuses_other_extra_bindings_and_forgets_old_failures(tmp_path):
   assert not os.path.exists(os.path.join(runs, "failures.json"))
 
 
+def test_a_finished_run_of_another_configuration_stops_the_grid_before_training(tmp_path):
+  """After a gin file changes, the runs of the old recipe must not pass as the new one's."""
+  runs_dir = str(tmp_path / "grid")
+  run = definition.grid(["honest"], [100], ["kdgan"], 1, runs_dir)[0]
+  os.makedirs(run.model_dir)
+  outputs.write_json(os.path.join(run.model_dir, "metrics.json"), {"finished": True})
+  now = scheduling.run_config(run.gin_files(), run.bindings(None, []))
+  config = os.path.join(run.model_dir, "config.gin")
+  older = "\n".join(line for line in now.splitlines() if "keep_checkpoints" not in line)
+  for text, outdated in ((now, False), (older, False),  # storage only: the same run
+                         (now.replace("KDGAN.beta = 2.0", "KDGAN.beta = 4.0"), True)):
+    with open(config, "w") as f:
+      f.write(text)
+    assert scheduling.outdated_runs([run], False, None, []) == ([run.model_dir] * outdated)
+  result = subprocess.run(
+      ["bash", os.path.join(REPO, "run.sh"), "table1-mnist", "--protocols=honest",
+       "--methods=kdgan", "--ns=100", "--seeds=1", f"--runs_dir={runs_dir}",
+       f"--report_dir={tmp_path}"], capture_output=True, text=True, timeout=300, cwd=REPO)
+  assert result.returncode == 2 and "another configuration" in result.stderr
+  assert run.model_dir in result.stderr and not (tmp_path / "REPORT.md").exists()
+
+
 def test_failures_of_two_workers_are_kept_until_their_runs_finish(tmp_path):
   runs = str(tmp_path / "grid")
   a_dir, b_dir = os.path.join(runs, "honest", "mnist_n100", "a"), os.path.join(runs, "b")

@@ -124,6 +124,56 @@ def execute(runs, quick, npz, extra_bindings, max_runs=0, wait_seconds=60.0):
   return failures
 
 
+# Bindings that say where data lives or how a run is stored, not what it computes: a clone
+# elsewhere has other paths, and the grid began binding keep_checkpoints after its first runs.
+NOT_COMPUTED_BINDINGS = ("load_image_classification.original_order_npz",
+                         "run_experiment.keep_checkpoints", "run_experiment.checkpoint_every_secs")
+
+
+def run_config(gin_files, bindings):
+  """The config.gin that a run of these gin files and bindings writes (experiment.py)."""
+  from kdgan_tf.config import parse_config  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  try:
+    parse_config(gin_files, bindings)
+    return gin.config_str()
+  finally:
+    gin.clear_config()
+
+
+def _comparable(config):
+  return [line for line in config.splitlines() if not line.startswith(NOT_COMPUTED_BINDINGS)]
+
+
+def outdated_runs(runs, quick, npz, extra_bindings):
+  """Finished runs whose config.gin is not what their gin files and bindings give now.
+
+  Why: a finished run is skipped and reported, so after a gin file changes (a new recipe) the
+  grid would otherwise present runs of the old recipe as runs of the new one, and mix both in
+  one table. Returns their model_dirs."""
+  outdated = []
+  for run in runs:
+    target = run.same_as or run
+    path = os.path.join(target.model_dir, "config.gin")
+    if target.model_dir in outdated or not os.path.exists(path) or not target.finished():
+      continue
+    with open(path) as f:
+      before = f.read()
+    now = run_config(target.gin_files(quick), target.bindings(npz, extra_bindings))
+    if _comparable(before) != _comparable(now):
+      outdated.append(target.model_dir)
+  return outdated
+
+
+def outdated_message(outdated, runs_dir):
+  """One sentence on what to do with runs of an older configuration."""
+  return (f"{len(outdated)} finished runs below {runs_dir} were trained with another "
+          f"configuration than the gin files give now (e.g. {outdated[0]}: compare its "
+          "config.gin): move them (and their copies in results/<grid>/records) out of the "
+          "grid to train them again under the current files, or check out the commit they "
+          "were trained at.")
+
+
 def check_same_bindings(runs_dir, bindings):
   """A grid keeps its finished runs, so its extra bindings must not change between calls."""
   path = os.path.join(runs_dir, GRID_BINDINGS_FILE)
