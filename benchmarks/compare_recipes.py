@@ -46,8 +46,8 @@ def main():
   for key in common:
     old, new = before[key], after[key]
     print(f"| {' | '.join(str(k) for k in key)} | {_pct(reported_value(old))} -> "
-          f"{_pct(reported_value(new))} | {_pct(old.get('t_pretrained_test'))} -> "
-          f"{_pct(new.get('t_pretrained_test'))} |")
+          f"{_pct(reported_value(new))} | {_pct(old.get('teacher_pretrained_test'))} -> "
+          f"{_pct(new.get('teacher_pretrained_test'))} |")
     if reported_value(old) is not None and reported_value(new) is not None:
       changes.setdefault(key[:3], []).append(100 * (reported_value(new) - reported_value(old)))
   print("\nMean change of the reported number, points (after - before), over the paired seeds:")

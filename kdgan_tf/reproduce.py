@@ -95,7 +95,11 @@ def define_flags():
 
 def _refuse_outdated(runs, quick, npz, runs_dir):
   """Prints why and returns True when finished runs of the grid have an older configuration."""
-  outdated = outdated_runs(runs, quick, npz, FLAGS.gin_bindings)
+  try:
+    outdated = outdated_runs(runs, quick, npz, FLAGS.gin_bindings)
+  except UserError as e:  # a bad --gin_bindings: one sentence
+    print(f"kdgan_tf.reproduce: error: {str(e).splitlines()[0]}", file=sys.stderr)
+    return True
   if outdated:
     print(f"kdgan_tf.reproduce: error: {outdated_message(outdated, runs_dir)}", file=sys.stderr)
   return bool(outdated)

@@ -25,6 +25,8 @@ def _bad_values(rule):
     return bad + [1, None]
   if rule.kind == "ints":
     return bad + [(1.5,), (rule.low - 1,)]
+  if rule.kind == "floats":
+    return bad + [("x",), (True,), (rule.low if rule.open_low else rule.low - 1,)]
   if rule.kind == "int":
     bad.append(1.5)
   if rule.low is not None:
@@ -121,3 +123,5 @@ def test_describe_reads_like_the_rule():
   assert config_checks.describe(config_checks.POSITIVE_INT) == "an integer >= 1"
   assert config_checks.describe(config_checks.POSITIVE) == "a number > 0"
   assert config_checks.describe(config_checks.DROPOUT) == "a number in [0, 1)"
+  plateau = config_checks.RULES["player_settings.pretrain_plateau_learning_rates"]
+  assert config_checks.describe(plateau) == "a tuple of numbers each > 0"

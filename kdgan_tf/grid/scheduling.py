@@ -9,6 +9,7 @@ workers; kdgan_tf.table2 schedules its own grid with it too.
 import collections
 import os
 import platform
+import re
 import time
 import traceback
 
@@ -127,7 +128,8 @@ def execute(runs, quick, npz, extra_bindings, max_runs=0, wait_seconds=60.0):
 # Bindings that say where data lives or how a run is stored, not what it computes: a clone
 # elsewhere has other paths, and the grid began binding keep_checkpoints after its first runs.
 NOT_COMPUTED_BINDINGS = ("load_image_classification.original_order_npz",
-                         "run_experiment.keep_checkpoints", "run_experiment.checkpoint_every_secs")
+                         "run_experiment.pretrain_cache_dir", "run_experiment.keep_checkpoints",
+                         "run_experiment.checkpoint_every_secs")
 
 
 def run_config(gin_files, bindings):
@@ -142,7 +144,10 @@ def run_config(gin_files, bindings):
 
 
 def _comparable(config):
-  return [line for line in config.splitlines() if not line.startswith(NOT_COMPUTED_BINDINGS)]
+  """The config's lines, a binding gin wrapped over two lines joined, without the bindings
+  that do not change what a run computes."""
+  joined = re.sub(r"\\\n\s*", "", config)
+  return [line for line in joined.splitlines() if not line.startswith(NOT_COMPUTED_BINDINGS)]
 
 
 def outdated_runs(runs, quick, npz, extra_bindings):
@@ -150,7 +155,8 @@ def outdated_runs(runs, quick, npz, extra_bindings):
 
   Why: a finished run is skipped and reported, so after a gin file changes (a new recipe) the
   grid would otherwise present runs of the old recipe as runs of the new one, and mix both in
-  one table. Returns their model_dirs."""
+  one table. Changed code defaults are not seen, and a binding a method does not use (e.g. a
+  teacher setting in SUPERVISED-C) counts. Returns their model_dirs."""
   outdated = []
   for run in runs:
     target = run.same_as or run
@@ -165,13 +171,15 @@ def outdated_runs(runs, quick, npz, extra_bindings):
   return outdated
 
 
-def outdated_message(outdated, runs_dir):
-  """One sentence on what to do with runs of an older configuration."""
-  return (f"{len(outdated)} finished runs below {runs_dir} were trained with another "
-          f"configuration than the gin files give now (e.g. {outdated[0]}: compare its "
-          "config.gin): move them (and their copies in results/<grid>/records) out of the "
-          "grid to train them again under the current files, or check out the commit they "
-          "were trained at.")
+def outdated_message(outdated, runs_dir, shown=5):
+  """One sentence on what to do with runs of an older configuration, and which they are."""
+  names = [os.path.relpath(d, runs_dir) for d in outdated]
+  more = f" and {len(names) - shown} more" if len(names) > shown else ""
+  return (f"{len(names)} finished run(s) below {runs_dir} were trained with another "
+          "configuration than the gin files give now (compare a run's config.gin): move them "
+          "(and their copies in results/<grid>/records) out of the grid to train them again "
+          "under the current files, or check out the commit they were trained at: "
+          f"{', '.join(names[:shown])}{more}.")
 
 
 def check_same_bindings(runs_dir, bindings):

@@ -10,6 +10,7 @@ import time
 
 import gin
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kdgan_tf import outputs
@@ -33,8 +34,9 @@ def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_b
     pretrain_epochs: epochs of ordinary supervised pretraining (0 skips it).
     pretrain_learning_rate: Adam learning rate while pretraining.
     pretrain_batch_size: batch size while pretraining (None: the experiment's batch size).
-    pretrain_patience: stop pretraining after this many epochs without a better validation
-      accuracy (None: never). The best-validation weights are kept either way.
+    pretrain_patience: stop pretraining (or move to the next plateau learning rate) after
+      this many epochs without a better validation accuracy (None: never). The
+      best-validation weights are kept either way.
     pretrain_augment: apply the experiment's augmentation while pretraining too (the authors
       pretrained without it; the strong recipe of reference-accuracies.md uses it).
     game_learning_rate: Adam learning rate of the player during the game.
@@ -46,15 +48,21 @@ def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_b
       `pretrain_augment`). Setting it implies augmented pretraining; the game keeps the run's.
     pretrain_plateau_learning_rates: learning rates to go on at, in order, each time
       validation has not improved for `pretrain_patience` epochs, from the best weights so
-      far (() : stop at the first plateau). Why: a player that some methods freeze (the
-      teacher of MIMIC, DISTN, NOISY) must not be left short of what more epochs at a lower
-      rate give it, while methods that train it in the game get them. `pretrain_epochs`
-      counts the epochs of every stage together.
+      far (empty: stop at the first plateau). Adam's moments carry over. Why: a player that
+      some methods freeze (the teacher of MIMIC, DISTN, NOISY) must not be left short of what
+      more epochs at a lower rate give it, while methods that train it in the game get them.
+      `pretrain_epochs` counts the epochs of every stage together. The rates must differ from
+      each other and from `pretrain_learning_rate` (a resumed run finds its stage by its
+      optimizer's checkpointed rate).
   """
   plateau_rates = tuple(float(r) for r in pretrain_plateau_learning_rates or ())
   if plateau_rates and not pretrain_patience:
     raise UserError("player_settings.pretrain_plateau_learning_rates needs "
                     "pretrain_patience (the plateau that moves to the next rate); set both.")
+  every_rate = [float(np.float32(r)) for r in (pretrain_learning_rate,) + plateau_rates]
+  if len(set(every_rate)) < len(every_rate):
+    raise UserError("player_settings.pretrain_plateau_learning_rates must differ from each "
+                    f"other and from pretrain_learning_rate; got {every_rate}.")
   return dict(pretrain_epochs=int(pretrain_epochs),
               pretrain_learning_rate=float(pretrain_learning_rate),
               pretrain_batch_size=pretrain_batch_size, pretrain_patience=pretrain_patience,
@@ -121,12 +129,17 @@ def _load_pretrained(runner, player, source, info, weights, **provenance):
              f"{info[f'val_{metric}']}, test {info[f'test_{metric}']})")
 
 
-def _stage_of(curve, rates):
-  """The stage a (resumed) pretraining is in: that of its last epoch in the record, which
-  `RunState.restore` has trimmed to the checkpoint."""
-  if len(rates) == 1 or not curve:
-    return 0
-  return int(curve[-1]["stage"])
+def _stage_of(optimizer, rates, player):
+  """The stage a (resumed) pretraining is in, from its optimizer's learning rate: that is
+  checkpointed with the weights, while metrics.json and the best-weights file can run ahead of
+  the checkpoint (and hold a killed attempt's epochs when there is no checkpoint yet)."""
+  current = float(tf.convert_to_tensor(optimizer.learning_rate).numpy())  # also if mirrored
+  for stage, rate in enumerate(rates):
+    if float(np.float32(rate)) == current:
+      return stage
+  raise CheckpointError(f"the {player}'s pretraining optimizer is at learning rate {current:g}, "
+                        f"none of {list(rates)}: its checkpoint was written with other "
+                        "settings; use a new --model_dir.")
 
 
 def pretrain_player(runner, player, stream_base):
@@ -160,8 +173,9 @@ def pretrain_player(runner, player, stream_base):
       model, opt, batch_size, views_lib.augmenter(augment), runner.task,
       views_lib.selector(runner.views[player])))
   rates = (settings["pretrain_learning_rate"],) + settings["pretrain_plateau_learning_rates"]
-  stage = _stage_of(info["curve"], rates)
+  stage = _stage_of(opt, rates, player)
   opt.learning_rate = rates[stage]
+  info["ended_by"] = "epoch budget"
   first = int(state.phase_epoch)
   bar = progress_bar(range(first, epochs), desc=f"pretrain {player}", unit="epoch",
                      initial=first, total=epochs)
@@ -170,12 +184,16 @@ def pretrain_player(runner, player, stream_base):
     if patience and int(state.bad_epochs) >= patience:
       # Checked first, so a run killed right after the last epoch stops here too.
       if stage + 1 == len(rates):
+        info["ended_by"] = "plateau"
         break
       stage += 1
       state.bad_epochs.assign(0)
       if os.path.exists(weights):
         model.load_weights(weights)
       opt.learning_rate = rates[stage]
+      # Checkpointed now: a best-weights file written later in this stage must not be
+      # what a resumed run reloads when it replays this move.
+      state.save(force=True)
       runner.log(f"{player}: validation flat for {patience} epochs; on from the best weights "
                  f"(epoch {info.get('best_epoch')}) at learning rate {rates[stage]:g}")
     t0 = time.time()
