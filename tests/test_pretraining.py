@@ -71,6 +71,19 @@ def test_each_plateau_goes_on_at_the_next_rate_from_the_best_weights(tmp_path, t
   assert _key_fields(staged)["pretrain_plateau_learning_rates"] == [1e-3, 1e-4]
 
 
+def test_later_stages_can_have_their_own_augmentation(tmp_path, tiny_npz):
+  plain = _run(tmp_path / "plain", tiny_npz, *STAGED, PLATEAU)["pretrain"]["classifier"]
+  mirrored = _run(tmp_path / "mirrored", tiny_npz, *STAGED, PLATEAU,
+                  "classifier/player_settings.pretrain_plateau_augmentation = @mirror")
+  mirrored = mirrored["pretrain"]["classifier"]
+  first = [c["stage"] for c in plain["curve"]].index(1)
+  losses = lambda info, part: [c["loss"] for c in info["curve"]][part]
+  assert losses(mirrored, slice(first)) == losses(plain, slice(first))  # stage 0: unchanged
+  assert losses(mirrored, slice(first, None)) != losses(plain, slice(first, None))
+  assert mirrored["cache_key"] != plain["cache_key"]
+  assert _key_fields(mirrored)["plateau_augment"][0] == "mirror"
+
+
 class _Killed(Exception):
   pass
 
@@ -102,6 +115,8 @@ def test_a_run_killed_in_a_later_stage_resumes_in_it(tmp_path, tiny_npz, checkpo
     ([PLATEAU], "needs pretrain_patience"),
     (STAGED + ["classifier/player_settings.pretrain_plateau_learning_rates = (0.05,)"],
      "must differ"),
+    (STAGED + ["classifier/player_settings.pretrain_plateau_augmentation = @mirror"],
+     "needs pretrain_plateau_learning_rates"),
 ])
 def test_bad_plateau_settings_fail_with_a_message(tmp_path, tiny_npz, bindings, match):
   with pytest.raises(UserError, match=match):

@@ -27,7 +27,7 @@ from kdgan_tf.trainers.supervised_steps import supervised_step
 def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_batch_size=None,
                     pretrain_patience=None, pretrain_augment=False, game_learning_rate=5e-4,
                     pretrain_eval_every=1, pretrain_augmentation=None,
-                    pretrain_plateau_learning_rates=()):
+                    pretrain_plateau_learning_rates=(), pretrain_plateau_augmentation=None):
   """Per-player settings; bind them with a gin scope, e.g. `teacher/player_settings.*`.
 
   Args:
@@ -54,11 +54,18 @@ def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_b
       `pretrain_epochs` counts the epochs of every stage together. The rates must differ from
       each other and from `pretrain_learning_rate` (a resumed run finds its stage by its
       optimizer's checkpointed rate).
+    pretrain_plateau_augmentation: the augmentation of the stages after the first (None: the
+      first stage's), e.g. the game's `@mirror` for a teacher pretrained on `@pad_crop_flip`:
+      then the later stages are SUPERVISED-T's game (its rate, its augmentation) stopped and
+      selected by validation.
   """
   plateau_rates = tuple(float(r) for r in pretrain_plateau_learning_rates or ())
   if plateau_rates and not pretrain_patience:
     raise UserError("player_settings.pretrain_plateau_learning_rates needs "
                     "pretrain_patience (the plateau that moves to the next rate); set both.")
+  if pretrain_plateau_augmentation is not None and not plateau_rates:
+    raise UserError("player_settings.pretrain_plateau_augmentation needs "
+                    "pretrain_plateau_learning_rates (the stages it applies to); set both.")
   every_rate = [float(np.float32(r)) for r in (pretrain_learning_rate,) + plateau_rates]
   if len(set(every_rate)) < len(every_rate):
     raise UserError("player_settings.pretrain_plateau_learning_rates must differ from each "
@@ -70,7 +77,8 @@ def player_settings(pretrain_epochs=200, pretrain_learning_rate=1e-3, pretrain_b
               game_learning_rate=float(game_learning_rate),
               pretrain_eval_every=max(1, int(pretrain_eval_every)),
               pretrain_augmentation=pretrain_augmentation,
-              pretrain_plateau_learning_rates=plateau_rates)
+              pretrain_plateau_learning_rates=plateau_rates,
+              pretrain_plateau_augmentation=pretrain_plateau_augmentation)
 
 
 def settings_of(player):
@@ -84,6 +92,16 @@ def pretrain_augmentation(settings, run_augmentation):
   if settings["pretrain_augmentation"] is not None:
     return settings["pretrain_augmentation"]
   return run_augmentation if settings["pretrain_augment"] else no_augment
+
+
+def _augmentation_key(fn):
+  """[name, its own gin bindings] (not the whole config, which names the method)."""
+  name = getattr(fn, "__name__", repr(fn))
+  try:
+    bindings = sorted(gin.get_bindings(name).items())
+  except ValueError:  # not a gin configurable
+    bindings = []
+  return [name, bindings]
 
 
 def pretrain_cache_key(runner, player, batch_size):
@@ -102,13 +120,11 @@ def pretrain_cache_key(runner, player, batch_size):
   if own is not None:
     settings["pretrain_augment"] = True
   if settings["pretrain_augment"]:
-    fn = pretrain_augmentation(runner.settings[player], runner.augment_fn)
-    name = getattr(fn, "__name__", repr(fn))
-    try:  # the augmentation's own gin bindings, not the whole config (which names the method)
-      bindings = sorted(gin.get_bindings(name).items())
-    except ValueError:  # not a gin configurable
-      bindings = []
-    settings["augment"] = [name, bindings]
+    settings["augment"] = _augmentation_key(
+        pretrain_augmentation(runner.settings[player], runner.augment_fn))
+  plateau_augmentation = settings.pop("pretrain_plateau_augmentation")
+  if plateau_augmentation is not None:
+    settings["plateau_augment"] = _augmentation_key(plateau_augmentation)
   # The replica id is folded into every step seed, and numerics differ across versions.
   settings.update(replicas=runner.strategy.num_replicas_in_sync, tensorflow=tf.__version__,
                   keras=keras.__version__)
@@ -168,10 +184,20 @@ def pretrain_player(runner, player, stream_base):
                      cached_pretraining=entry.get("info", {}))
     return
   epochs, patience = settings["pretrain_epochs"], settings["pretrain_patience"]
-  augment = pretrain_augmentation(settings, runner.augment_fn)
-  fn = runner.compile(f"pretrain_{player}", supervised_step(
-      model, opt, batch_size, views_lib.augmenter(augment), runner.task,
-      views_lib.selector(runner.views[player])))
+  steps_of = {}
+
+  def step_of(stage):
+    """The compiled epoch of a stage: later stages differ only by their augmentation."""
+    later = settings["pretrain_plateau_augmentation"] is not None and stage > 0
+    if later not in steps_of:
+      augment = (settings["pretrain_plateau_augmentation"] if later
+                 else pretrain_augmentation(settings, runner.augment_fn))
+      steps_of[later] = runner.compile(
+          f"pretrain_{player}" + ("_plateau" if later else ""), supervised_step(
+              model, opt, batch_size, views_lib.augmenter(augment), runner.task,
+              views_lib.selector(runner.views[player])))
+    return steps_of[later]
+
   rates = (settings["pretrain_learning_rate"],) + settings["pretrain_plateau_learning_rates"]
   stage = _stage_of(opt, rates, player)
   opt.learning_rate = rates[stage]
@@ -197,8 +223,8 @@ def pretrain_player(runner, player, stream_base):
       runner.log(f"{player}: validation flat for {patience} epochs; on from the best weights "
                  f"(epoch {info.get('best_epoch')}) at learning rate {rates[stage]:g}")
     t0 = time.time()
-    out = {k: float(v) for k, v in fn(runner.batches(batch_size, stream_base + epoch),
-                                      tf.constant(steps)).items()}
+    out = {k: float(v) for k, v in step_of(stage)(
+        runner.batches(batch_size, stream_base + epoch), tf.constant(steps)).items()}
     runner.check_finite(out, f"pretraining of the {player} (epoch {epoch + 1})")
     every = settings["pretrain_eval_every"]
     val = None
