@@ -49,6 +49,7 @@ from kdgan_tf.grid.definition import parse_shard
 from kdgan_tf.grid.definition import probe_grid
 from kdgan_tf.grid.definition import sensitivity_grid
 from kdgan_tf.grid.records import archive_records
+from kdgan_tf.grid.records import reported_runs
 from kdgan_tf.grid.records import restore_records
 from kdgan_tf.grid.report import PAPER_NS
 from kdgan_tf.grid.report import update_readme_table
@@ -93,10 +94,11 @@ def define_flags():
   flags.DEFINE_integer("max_runs", 0, "Stop after this many runs were trained (0: no limit).")
 
 
-def _refuse_outdated(runs, quick, npz, runs_dir):
+def _refuse_outdated(runs, quick, npz, runs_dir, extra_bindings=None):
   """Prints why and returns True when finished runs of the grid have an older configuration."""
   try:
-    outdated = outdated_runs(runs, quick, npz, FLAGS.gin_bindings)
+    outdated = outdated_runs(runs, quick, npz,
+                             FLAGS.gin_bindings if extra_bindings is None else extra_bindings)
   except UserError as e:  # a bad --gin_bindings: one sentence
     print(f"kdgan_tf.reproduce: error: {str(e).splitlines()[0]}", file=sys.stderr)
     return True
@@ -157,6 +159,12 @@ def main(argv):
     if error:
       print(f"kdgan_tf.reproduce: error: {error}", file=sys.stderr)
       return 2
+  # `report` trains nothing, but a table of runs from an older recipe must not be rewritten as
+  # today's either: the same check as the grid's, with the bindings the grid was run with.
+  elif _refuse_outdated(reported_runs(runs_dir, dataset, dataset_name), quick, npz, runs_dir,
+                        outputs.read_json(os.path.join(runs_dir, GRID_BINDINGS_FILE),
+                                          default=[]) or []):
+    return 2
   if argv[1] == "figures":
     seeds = 1 if quick else FLAGS.figure_seeds
     sweep = sensitivity_grid(SENSITIVITY_QUICK if quick else SENSITIVITY, seeds, runs_dir,

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 
 import pytest
@@ -243,6 +244,13 @@ def test_a_finished_run_of_another_configuration_stops_the_grid_before_training(
   assert result.returncode == 2 and "another configuration" in result.stderr
   assert "honest/mnist_n100/kdgan_s0" in result.stderr
   assert not (tmp_path / "REPORT.md").exists()
+  # `report` trains nothing, yet refuses to present the old recipe's run as the new one's.
+  result = subprocess.run(
+      [sys.executable, "-m", "kdgan_tf.reproduce", "report", f"--runs_dir={runs_dir}",
+       f"--report_dir={tmp_path}"], capture_output=True, text=True, timeout=300, cwd=REPO)
+  assert result.returncode == 2 and "another configuration" in result.stderr
+  assert "honest/mnist_n100/kdgan_s0" in result.stderr
+  assert not (tmp_path / "REPORT.md").exists()
 
 
 def test_the_committed_mnist_runs_are_current_wherever_the_data_lives(tmp_path):
@@ -257,6 +265,9 @@ def test_the_committed_mnist_runs_are_current_wherever_the_data_lives(tmp_path):
                          list(definition.METHOD_FILES), 10, runs_dir)
   assert sum(run.finished() for run in runs) > 100
   assert scheduling.outdated_runs(runs, False, npz, []) == []
+  # What `report` checks is the same set of runs, found from the folders alone.
+  found = grid_records.reported_runs(runs_dir, definition.MNIST, None)
+  assert sorted(r.model_dir for r in found) == sorted(r.model_dir for r in runs if r.finished())
 
 
 def test_failures_of_two_workers_are_kept_until_their_runs_finish(tmp_path):

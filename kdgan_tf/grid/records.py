@@ -14,9 +14,11 @@ import tempfile
 from kdgan_tf import outputs
 from kdgan_tf.grid.definition import DRIVER_FILE
 from kdgan_tf.grid.definition import GRID_BINDINGS_FILE
+from kdgan_tf.grid.definition import METHOD_FILES
 from kdgan_tf.grid.definition import SAME_AS_FILE
 from kdgan_tf.grid.definition import SENSITIVITY
 from kdgan_tf.grid.definition import TABLE_PROTOCOLS
+from kdgan_tf.grid.definition import Run
 from kdgan_tf.grid.definition import read_finished_record
 
 
@@ -39,6 +41,24 @@ def finished_runs(runs_dir, kinds=TABLE_PROTOCOLS):
     for cell in sorted(os.listdir(os.path.join(runs_dir, protocol))):
       for _, folder, record in finished_in(os.path.join(runs_dir, protocol, cell)):
         yield protocol, folder, record
+
+
+def reported_runs(runs_dir, dataset, dataset_name):
+  """The grid cells (definition.Run) of the finished Table 1 runs below runs_dir, read from the
+  folder names (<protocol>/<dataset>_n<n>/<method>_s<seed>), so that `report`, which trains
+  nothing, can still check their config.gin against today's gin files
+  (scheduling.outdated_runs). Folders a grid would not have named so are left out."""
+  runs = []
+  for protocol, folder, _ in finished_runs(runs_dir):
+    cell, name = os.path.split(folder)
+    n, method = re.search(r"_n(\d+)$", cell), re.fullmatch(r"(\w+)_s(\d+)", name)
+    if not (n and method and method.group(1) in METHOD_FILES):
+      continue
+    run = Run(protocol, n.group(1), method.group(1), method.group(2), runs_dir,
+              dataset=dataset, dataset_name=dataset_name)
+    if os.path.normpath(run.model_dir) == os.path.normpath(folder):
+      runs.append(run)
+  return runs
 
 
 def sensitivity_points(runs_dir):
