@@ -7,74 +7,9 @@ features and "text" = token ids of title + description; multi-hot tags; kdgan_tf
 YFCC100M is distributed under the Yahoo Webscope terms, so the download is MANUAL: the user
 puts the files listed in `Yfcc100mTagrec.MANUAL_DOWNLOAD_INSTRUCTIONS` into `manual_dir`.
 
-What the paper says (section 4.2), and what this builder does:
-  * "photos with titles or descriptions": only rows whose marker is 0 (photo, not video) and
-    whose URL-decoded title or description is not blank are used.
-  * "the 200 most popular tags" (config `top200`) and "200 randomly sampled tags" (`rnd200`).
-  * "20,000 images for training and another 2,000 for testing", sampled at random.
-  * VGGNet features pretrained on ImageNet; title/description text as privileged information.
-
-Construction, step by step (all choices the paper leaves open are config fields):
-  1. The pool: rows of the metadata file that are photos (marker 0), have a non-blank title or
-     description, have at least one user tag, and whose image is available (a row of
-     `features.npz` or the file `images/<photo id>.jpg`). A repeated photo id keeps its first
-     usable row.
-     User tags are split at ",", URL-unquoted (`urllib.parse.unquote_plus`), stripped and
-     lower-cased; repeated tags of a photo count once.
-  2. The tag vocabulary, from the tag counts over the pool (photos per tag):
-     * `tag_selection="top"`: the `num_tags` most frequent tags, ties broken alphabetically.
-     * `tag_selection="random"`: `num_tags` tags drawn uniformly without replacement, with
-       `np.random.RandomState(tag_seed)` (tag_seed 0 by default), from the alphabetically
-       sorted tags that occur in >= `min_tag_count` (10) pool photos.
-     Tags in `exclude_tags` or not matching `tag_pattern` (both off by default) are never
-     chosen. The chosen tags are stored alphabetically (the authors' concept files are
-     alphabetical; the metrics' tie order follows the tag order).
-  3. Each pool photo's tags are reduced to the vocabulary; photos left without a vocabulary tag
-     are dropped, so every selected photo (train, validation, test) has >= 1 tag.
-  4. The remaining photos are sorted by photo id and permuted with
-     `np.random.RandomState(split_seed)` (split_seed 100, the authors' shuffle seed); the first
-     `num_test` (2,000) become the test split, the next `num_train` (20,000) the training
-     photos. The first `num_val` (2,000) of those training photos are the validation split
-     and the other `num_train - num_val` (18,000) the train split, so train + validation are
-     the paper's 20,000 training photos.
-  5. Text (privileged information), `tokenize_text`: title + " " + description -> URL-unquote
-     ('+' -> space) -> strip HTML tags, unescape HTML entities -> drop URLs -> fold accents
-     to ASCII -> lower-case -> words of letters `[a-z]+` of length >= 3 -> English stop-words
-     (`STOP_WORDS`, a built-in copy of the usual English list) removed.
-     The word vocabulary is built on the train split only (not validation, not test): index 0
-     = "<pad>", 1 = "<unk>", then words with count >= `min_word_count` (1) by count
-     descending, ties alphabetical. Each text becomes its first `max_text_length` (64) token
-     ids, padded with 0 at the end; words outside the vocabulary become 1 ("<unk>").
-  6. Image features: VGG16 fc7 (4096-D, after ReLU) from `features.npz` when the photo has a
-     row there, else computed from `images/<photo id>.jpg` by
-     `kdgan_tf.data.image_features.extract_vgg16_fc7` (ImageNet weights by default, config
-     field `vgg_weights`; 224x224 resize, `keras.applications.vgg16.preprocess_input`).
-
-Note: tag popularity (step 2) is counted over the whole pool, test photos included, because the
-split is drawn after the photos without a vocabulary tag are dropped; the authors did the same.
-No model choice depends on it, but it is label information from the test photos.
-
-Deviations from the authors' code (original-kdgan-facts.md section 5.1), and why:
-  * Tags: 200 "top" / 200 random tags, as in the paper. The authors' code used 100 top tags
-    and 250 random tags, kept only tags that are the last word of an ImageNet class name
-    (random tags: also WordNet nouns only) and dropped hand-picked ambiguous/person words. The
-    paper mentions none of this and the ImageNet/WordNet lists are not available offline;
-    `exclude_tags` and `tag_pattern` let a user approximate those filters.
-  * Split: the paper's 20,000 training / 2,000 test photos, drawn uniformly at random from
-    the pool. The authors instead subsampled users (>= 20 posts, greedy trimming so every tag
-    keeps >= 200 photos) and split 95/5 within each user (yfcc20k: 19,000 / 1,000), or for the
-    random tags covered every tag in the test set and split 80/20. They had no validation
-    split; this builder carves one from the training photos (`num_val`).
-  * Text: no NLTK tokenizer, WordNet filter or Snowball stemmer (NLTK data is not available
-    offline); a letters-only regex tokenizer, a built-in stop-word list, no stemming. The
-    authors' fallback to a [a-z]+ regex when nothing remained is not needed: a text with no
-    token stays all padding.
-  * Image features: one deterministic inference-mode feature per image. The authors
-    pre-extracted 500 augmented training-mode features per training image (random crop/flip,
-    dropout on) and used slim's resize-256/central-crop-224 for test images.
-  * The paper's LSTM over pretrained word embeddings and its 100-D VGG output are model
-    choices, not data: this builder stores token ids and the 4096-D fc7 feature the authors'
-    code used.
+How the pool, tag vocabulary, split, text and features are built, what the paper says
+and where the authors' code differed (and why we follow the paper): docs/yfcc100m.md. Every
+choice the paper leaves open is a `Yfcc100mConfig` field.
 """
 import bz2
 import collections
@@ -93,7 +28,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from kdgan_tf.data import image_features
-# The text side (step 5 of the docstring), re-exported: yfcc100m.tokenize_text etc.
+# The text side (step 5 in docs/yfcc100m.md), re-exported: yfcc100m.tokenize_text etc.
 from kdgan_tf.data.yfcc100m_text import (PAD, UNK, build_vocabulary, encode_tokens,  # noqa: F401
                                          parse_tags, photo_text, tokenize_text)
 from kdgan_tf.data.splits import DataSplits, Split, drop_untagged, validate
@@ -138,7 +73,7 @@ dataset "YFCC100M"); request access and put into `manual_dir`:
 
 @dataclasses.dataclass
 class Yfcc100mConfig(tfds.core.BuilderConfig):
-  """A YFCC100M tag-recommendation dataset; every field is described in the module docstring."""
+  """A YFCC100M tag-recommendation dataset; every field is described in docs/yfcc100m.md."""
   tag_selection: str = "top"  # "top" (most popular) or "random"
   num_tags: int = 200
   num_train: int = 20000      # training photos, the validation split included

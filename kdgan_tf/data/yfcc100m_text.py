@@ -1,6 +1,6 @@
 """The text side of the YFCC100M builder: a photo's privileged text (title + description) as
-words and token ids, and its user tags (step 5 and step 1 of kdgan_tf/data/yfcc100m.py's
-docstring).
+words and token ids, and its user tags (steps 5 and 1 in
+docs/yfcc100m.md).
 
 Why its own module: these are pure functions of strings, tested by hand on their own, while
 the builder around them reads files and writes tfds records.
@@ -39,7 +39,7 @@ def photo_text(title, description):
 
 
 def tokenize_text(text):
-  """Words of a (URL-encoded) title/description string, see step 5 of the module docstring."""
+  """Words of a (URL-encoded) title/description string, see step 5 in docs/yfcc100m.md."""
   text = urllib.parse.unquote_plus(text)
   text = html.unescape(_HTML_TAG.sub(" ", text))
   text = _URL.sub(" ", text)
