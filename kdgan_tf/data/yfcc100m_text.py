@@ -1,6 +1,5 @@
 """The text side of the YFCC100M builder: a photo's privileged text (title + description) as
-words and token ids, and its user tags (steps 5 and 1 in
-docs/yfcc100m.md).
+words and token ids, and its user tags (steps 5 and 1 in docs/yfcc100m.md).
 
 Why its own module: these are pure functions of strings, tested by hand on their own, while
 the builder around them reads files and writes tfds records.
