@@ -52,10 +52,10 @@ from kdgan_tf.grid.records import archive_records
 from kdgan_tf.grid.records import reported_runs
 from kdgan_tf.grid.records import restore_records
 from kdgan_tf.grid.report import PAPER_NS
-from kdgan_tf.grid.report import update_readme_table
-from kdgan_tf.grid.report import update_root_report_halves
 from kdgan_tf.grid.report import write_figures
 from kdgan_tf.grid.report import write_report
+from kdgan_tf.grid.report_sync import update_readme_table
+from kdgan_tf.grid.report_sync import update_root_report_halves
 from kdgan_tf.grid.rows import collect
 from kdgan_tf.grid.scheduling import check_same_bindings
 from kdgan_tf.grid.scheduling import execute

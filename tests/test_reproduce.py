@@ -16,6 +16,7 @@ from kdgan_tf import outputs
 from kdgan_tf.grid import definition
 from kdgan_tf.grid import records as grid_records
 from kdgan_tf.grid import report as grid_report
+from kdgan_tf.grid import report_sync
 from kdgan_tf.grid import rows as grid_rows
 from kdgan_tf.grid import scheduling
 from kdgan_tf.grid import stats as grid_stats
@@ -663,18 +664,18 @@ def test_a_figure_without_its_runs_keeps_its_files_and_reads_its_table_back(tmp_
 
 
 def test_readme_table_is_copied_from_the_report_between_its_markers(tmp_path):
-  begin, end = grid_report.README_TABLE_MARKERS
+  begin, end = report_sync.README_TABLE_MARKERS
   readme = tmp_path / "README.md"
   readme.write_text(f"# x\n\n{begin}\n| old | table |\n{end}\n\nAfter.\n")
   report = "# R\n\n| method | n = 100 |\n|---|---|\n| kdgan | 78.55 |\n\n## Next\n| other |\n"
-  assert grid_report.update_readme_table(str(readme), report)
+  assert report_sync.update_readme_table(str(readme), report)
   assert readme.read_text() == (f"# x\n\n{begin}\n\n| method | n = 100 |\n|---|---|\n"
                                 f"| kdgan | 78.55 |\n\n{end}\n\nAfter.\n")
   plain = tmp_path / "PLAIN.md"
   plain.write_text("no markers\n")
-  assert not grid_report.update_readme_table(str(plain), report)
+  assert not report_sync.update_readme_table(str(plain), report)
   assert plain.read_text() == "no markers\n"
-  assert not grid_report.update_readme_table(str(readme), "no table here\n")
+  assert not report_sync.update_readme_table(str(readme), "no table here\n")
 
 
 GOLDEN_REPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden",
@@ -737,7 +738,7 @@ def test_root_report_gains_the_other_half_of_table1_from_its_committed_records(t
   root = tmp_path / "REPORT.md"
   root.write_text("# Table 1 (MNIST), reproduced\n\n| method | x |\n|---|\n\n## Cost\n\nmnist\n")
   results = str(tmp_path / "results")
-  assert grid_report.update_root_report_halves(str(root), results)
+  assert report_sync.update_root_report_halves(str(root), results)
   text = root.read_text()
   assert text.startswith("# Table 1 (MNIST), reproduced\n\n| method | x |")
   assert "## Table 1's other half: CIFAR-10" in text.split("## Cost")[1]
@@ -747,7 +748,7 @@ def test_root_report_gains_the_other_half_of_table1_from_its_committed_records(t
   folder = os.path.join(records, "honest", "cifar10_n500", "kdgan_s0")
   os.makedirs(folder)
   outputs.write_json(os.path.join(folder, "metrics.json"), record)
-  assert grid_report.update_root_report_halves(str(root), results)
+  assert report_sync.update_root_report_halves(str(root), results)
   text = root.read_text()
   assert text.count("## Table 1's other half: CIFAR-10") == 1
   assert "No CIFAR-10 run" not in text
@@ -755,9 +756,9 @@ def test_root_report_gains_the_other_half_of_table1_from_its_committed_records(t
   # paper 500 | honest | authors, then 5,000 (not in the paper), 25,000 and 50,000.
   assert row.split(" | ")[1:4] == ["57.56 ± 0.13", "43.46 ± 0.00 (1)", "–"]
   assert row.split(" | ")[4:7] == ["-", "–", "–"]
-  assert grid_report.update_root_report_halves(str(root), results)
+  assert report_sync.update_root_report_halves(str(root), results)
   assert root.read_text() == text  # idempotent
-  assert not grid_report.update_root_report_halves(str(tmp_path / "none.md"), results)
+  assert not report_sync.update_root_report_halves(str(tmp_path / "none.md"), results)
 
 
 def test_seed_cost_sums_a_seeds_methods_and_marks_partial_seeds():

@@ -1,9 +1,10 @@
 """Batched squared-hinge SVM solver, class weights, Platt scaling and negative bagging
-(kdgan_tf/tagrec/linear.py)."""
+(kdgan_tf/tagrec/linear.py, kdgan_tf/tagrec/platt.py)."""
 import numpy as np
 import pytest
 
 from kdgan_tf.tagrec import linear
+from kdgan_tf.tagrec import platt
 
 
 def _gradient(x, labels, costs, C, sol):
@@ -91,7 +92,7 @@ def test_class_weights_and_problem_costs():
 def test_platt_hand_cases():
   # One positive at f = +1, one negative at f = -1: targets 2/3 and 1/3 are met exactly by
   # B = 0, 1 / (1 + exp(A)) = 2/3, i.e. A = -log 2.
-  A, B = linear.fit_platt(np.array([[1.0], [-1.0]]), np.array([[1], [0]]))
+  A, B = platt.fit_platt(np.array([[1.0], [-1.0]]), np.array([[1], [0]]))
   np.testing.assert_allclose(A, [-np.log(2.0)], atol=1e-5)
   np.testing.assert_allclose(B, [0.0], atol=1e-5)
   # All decision values 0: p is the mean target, (3 * 4/5 + 1/3) / 4, and A stays 0.
@@ -99,10 +100,10 @@ def test_platt_hand_cases():
   f = np.zeros((5, 2))
   labels = np.array([[1, 1], [1, 1], [1, 0], [0, 0], [1, 1]])
   mask = np.array([[1, 1], [1, 1], [1, 1], [1, 1], [0, 0]], dtype=bool)
-  A, B = linear.fit_platt(f, labels, mask)
+  A, B = platt.fit_platt(f, labels, mask)
   for k, (n_pos, n_neg) in enumerate([(3, 1), (2, 2)]):
     mean_target = (n_pos * (n_pos + 1) / (n_pos + 2) + n_neg / (n_neg + 2)) / (n_pos + n_neg)
-    np.testing.assert_allclose(linear.platt_probability(0.0, A[k], B[k]), mean_target, atol=1e-6)
+    np.testing.assert_allclose(platt.platt_probability(0.0, A[k], B[k]), mean_target, atol=1e-6)
     assert abs(A[k]) < 1e-9
 
 
@@ -110,12 +111,12 @@ def test_platt_monotone_and_stable():
   rng = np.random.default_rng(1)
   labels = rng.random((300, 3)) < 0.3
   f = rng.normal(size=(300, 3)) + 1.5 * labels  # positives score higher
-  A, B = linear.fit_platt(f, labels)
+  A, B = platt.fit_platt(f, labels)
   assert (A < 0).all()
   grid = np.linspace(-50, 50, 101)[:, None]
-  p = linear.platt_probability(grid, A, B)
+  p = platt.platt_probability(grid, A, B)
   assert (np.diff(p, axis=0) >= 0).all() and (np.diff(p[40:60], axis=0) > 0).all()
-  extreme = linear.platt_probability(np.array([[-1e6], [1e6]]), A, B)
+  extreme = platt.platt_probability(np.array([[-1e6], [1e6]]), A, B)
   assert np.isfinite(extreme).all() and extreme[0].max() < 1e-12 and extreme[1].min() > 1 - 1e-12
 
 

@@ -58,6 +58,7 @@ import numpy as np
 
 from kdgan_tf.errors import UserError
 from kdgan_tf.tagrec import linear
+from kdgan_tf.tagrec import platt
 from kdgan_tf.tagrec.base import TagRecommender, cosine_neighbours
 
 
@@ -226,11 +227,11 @@ class RelExample(TagRecommender):
       size = min(len(pools[t]), max(5 * len(pos), 1000))
       mask[pos, t] = True
       mask[rng.choice(pools[t], size, replace=False), t] = True
-    self.A_, self.B_ = linear.fit_platt(ensemble, y, mask)
+    self.A_, self.B_ = platt.fit_platt(ensemble, y, mask)
     return self
 
   def decision_function(self, x):
     return np.asarray(x, dtype=np.float64) @ self.weights_ + self.bias_
 
   def score(self, x):
-    return linear.platt_probability(self.decision_function(x), self.A_, self.B_)
+    return platt.platt_probability(self.decision_function(x), self.A_, self.B_)
