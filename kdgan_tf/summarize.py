@@ -60,6 +60,14 @@ def mean_std(values):
 
 PAPER_TABLE1 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference",
                             "paper_table1.json")
+
+
+def load_paper_table1():
+  """The paper's Table 1 (kdgan_tf/reference/paper_table1.json), read in one place so that
+  every report shows the same paper column."""
+  with open(PAPER_TABLE1) as f:
+    return json.load(f)
+
 PAPER_ROW = {"mimic": "MIMIC", "distn": "DISTN", "noisy": "NOISY", "codis": "CODIS",
              "nagan": "NaGAN", "kdgan": "KDGAN", "kdgan_wo_gm": "KDGAN-WO-GM"}
 METHOD_ORDER = ("supervised_c", "mimic", "distn", "noisy", "codis", "nagan", "kdgan_wo_gm",
@@ -125,8 +133,7 @@ def main(argv):
       record = _read(d)
       if record.get("finished"):
         records.append(record)
-    with open(PAPER_TABLE1) as f:
-      paper = json.load(f)
+    paper = load_paper_table1()
     print("\n".join(method_rows(records, paper)))
     print(f"\nPaper column: {paper['source']}.")
     return 0

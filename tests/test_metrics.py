@@ -97,3 +97,13 @@ def test_method_table_groups_seeds_and_sits_beside_the_paper():
   assert kdgan[8] == "5" and kdgan[9] == "10 |"
   teacher = lines[4].split(" | ")
   assert teacher[4] == "85.00 ± 0.00" and teacher[7] == "-"  # no paper row for SUPERVISED-T
+
+
+def test_paper_table1_loads_with_one_cell_per_column():
+  """Every report reads the paper column through load_paper_table1; a row with a missing cell
+  would shift the paper's numbers under the wrong n."""
+  from kdgan_tf.summarize import load_paper_table1, paper_number  # pylint: disable=g-import-not-at-top
+  paper = load_paper_table1()
+  assert paper["source"]
+  assert all(len(cells) == len(paper["columns"]) for cells in paper["rows"].values())
+  assert paper_number(paper, "cifar10", 500, "kdgan") == (57.56, paper["rows"]["KDGAN"][3][1])

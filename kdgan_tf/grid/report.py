@@ -7,7 +7,6 @@ Why apart: pure formatting of rows (kdgan_tf.grid.rows) and their statistics
 (kdgan_tf.grid.stats); it trains nothing and reads no run folder except through `write_figures`,
 so a report is regenerated from the committed records alone.
 """
-import json
 import os
 import platform
 import statistics
@@ -268,9 +267,8 @@ def report_markdown(rows, paper, command, quick, grid_bindings=(), dataset_name=
 
 def write_report(rows, report_dir, results_dir, command, quick, failures=(), extra_lines=(),
                  grid_bindings=(), dataset_name="mnist", authors_text=None, data_note=""):
-  from kdgan_tf.summarize import PAPER_TABLE1  # pylint: disable=g-import-not-at-top
-  with open(PAPER_TABLE1) as f:
-    paper = json.load(f)
+  from kdgan_tf.summarize import load_paper_table1  # pylint: disable=g-import-not-at-top
+  paper = load_paper_table1()
   os.makedirs(results_dir, exist_ok=True)
   os.makedirs(report_dir, exist_ok=True)
   outputs.write_csv(os.path.join(results_dir, "runs.csv"),

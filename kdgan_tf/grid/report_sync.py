@@ -5,7 +5,6 @@ REPORT.md from that dataset's committed records.
 Why apart: kdgan_tf.grid.report writes one grid's report; this keeps the files that quote it
 in step with it, so no file shows numbers that a report does not.
 """
-import json
 import os
 
 from kdgan_tf import grid_datasets
@@ -15,7 +14,7 @@ from kdgan_tf.grid.report import PAPER_NS
 from kdgan_tf.grid.report import shown_dataset_name
 from kdgan_tf.grid.report import table1_lines
 from kdgan_tf.grid.rows import collect
-from kdgan_tf.summarize import PAPER_TABLE1
+from kdgan_tf.summarize import load_paper_table1
 
 
 README_TABLE_MARKERS = ("<!-- Table 1 from REPORT.md: written by `python -m kdgan_tf.reproduce "
@@ -48,8 +47,7 @@ def other_half_lines(dataset_name, results_dir):
   its table built from the committed records in results_dir/records and a link to its full
   report, so that the root report shows the whole of Table 1 and never other numbers than
   that dataset's own report."""
-  with open(PAPER_TABLE1) as f:
-    paper = json.load(f)
+  paper = load_paper_table1()
   shown = shown_dataset_name(dataset_name)
   grid = grid_datasets.DATASETS[dataset_name]
   where = os.path.relpath(results_dir, REPO) if results_dir.startswith(REPO) else results_dir
