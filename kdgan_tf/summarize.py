@@ -60,6 +60,10 @@ def mean_std(values):
 
 PAPER_TABLE1 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference",
                             "paper_table1.json")
+PAPER_ROW = {"mimic": "MIMIC", "distn": "DISTN", "noisy": "NOISY", "codis": "CODIS",
+             "nagan": "NaGAN", "kdgan": "KDGAN", "kdgan_wo_gm": "KDGAN-WO-GM"}
+METHOD_ORDER = ("supervised_c", "mimic", "distn", "noisy", "codis", "nagan", "kdgan_wo_gm",
+                "kdgan", "supervised_t")
 
 
 def load_paper_table1():
@@ -67,11 +71,6 @@ def load_paper_table1():
   every report shows the same paper column."""
   with open(PAPER_TABLE1) as f:
     return json.load(f)
-
-PAPER_ROW = {"mimic": "MIMIC", "distn": "DISTN", "noisy": "NOISY", "codis": "CODIS",
-             "nagan": "NaGAN", "kdgan": "KDGAN", "kdgan_wo_gm": "KDGAN-WO-GM"}
-METHOD_ORDER = ("supervised_c", "mimic", "distn", "noisy", "codis", "nagan", "kdgan_wo_gm",
-                "kdgan", "supervised_t")
 
 
 def paper_number(paper, dataset, n, method):
